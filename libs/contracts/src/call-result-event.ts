@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { ApiTypeSchema } from './enums';
+
+/** Current version of {@link CallResultEvent}; consumers dead-letter versions they do not know. */
+export const CALL_RESULT_SCHEMA_VERSION = 1;
+
+/** Longest errorMessage kept; longer ones are cut so one provider stack trace cannot bloat a row. */
+export const ERROR_MESSAGE_MAX = 1024;
+
+export const UsageSchema = z.object({
+  promptTokens: z.number().int().nonnegative().optional(),
+  completionTokens: z.number().int().nonnegative().optional(),
+  totalTokens: z.number().int().nonnegative().optional(),
+  cost: z.number().nonnegative().finite().optional(),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+
+const id32 = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex characters');
+
+/**
+ * One call outcome, as it travels on topic `apg.call-results` (key = instanceId).
+ * Shared by the api (HTTP report → Kafka), the SDK's Kafka reporter and both consumers.
+ */
+export const CallResultEventSchema = z.object({
+  eventId: z.uuid(),
+  schemaVersion: z.literal(CALL_RESULT_SCHEMA_VERSION),
+  projectId: id32,
+  instanceId: id32,
+  apiIdentifier: z.string().min(1).max(128),
+  apiType: ApiTypeSchema,
+  businessId: z.string().min(1).max(128),
+  userId: z.string().max(64).optional(),
+  selectionId: z.string().max(64).optional(),
+  success: z.boolean(),
+  latencyMs: z.number().int().nonnegative(),
+  statusCode: z.number().int().min(100).max(599).optional(),
+  errorType: z.string().max(32).optional(),
+  errorMessage: z.string().max(ERROR_MESSAGE_MAX).optional(),
+  retryAfterMs: z.number().int().nonnegative().optional(),
+  usage: UsageSchema.optional(),
+  callTimestamp: z.number().int().nonnegative(),
+  receivedAt: z.number().int().nonnegative().optional(),
+});
+export type CallResultEvent = z.infer<typeof CallResultEventSchema>;
+
+export type DecodeResult =
+  | { ok: true; event: CallResultEvent }
+  | { ok: false; reason: 'malformed_json' | 'unknown_schema_version' | 'invalid_event'; detail: string };
+
+/** Decodes a Kafka message value. Never throws: a bad message is a value, not an exception. */
+export function decodeCallResultEvent(value: Buffer | null): DecodeResult {
+  if (value === null) return { ok: false, reason: 'malformed_json', detail: 'empty message value' };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(value.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: 'malformed_json', detail: (err as Error).message };
+  }
+  if (typeof raw === 'object' && raw !== null && 'schemaVersion' in raw) {
+    const v = (raw as { schemaVersion: unknown }).schemaVersion;
+    if (v !== CALL_RESULT_SCHEMA_VERSION) {
+      return { ok: false, reason: 'unknown_schema_version', detail: `schemaVersion ${String(v)}` };
+    }
+  }
+  const parsed = CallResultEventSchema.safeParse(raw);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    return { ok: false, reason: 'invalid_event', detail };
+  }
+  return { ok: true, event: parsed.data };
+}
+
+export function encodeCallResultEvent(event: CallResultEvent): Buffer {
+  return Buffer.from(JSON.stringify(event), 'utf8');
+}

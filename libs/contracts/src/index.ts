@@ -1,0 +1,4 @@
+export * from './enums';
+export * from './call-result-event';
+export * from './envelope';
+export * from './http';

@@ -1,0 +1,46 @@
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import type { Logger } from './logger';
+
+export { Kafka };
+
+/** kafkajs client whose log lines go through our structured logger. */
+export function createKafka(opts: { brokers: string[]; clientId: string; logger: Logger }): Kafka {
+  const log = opts.logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    connectionTimeout: 3000,
+    requestTimeout: 10000,
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...extra } = entry.log;
+      const level = entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
+      log[level]({ ns: entry.namespace, ...extra }, message);
+    },
+  });
+}
+
+/** Creates the topics that are missing (idempotent; safe when several services start together). */
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: { topic: string; numPartitions: number }[],
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions, replicationFactor: 1 })),
+      });
+    }
+  } catch (err) {
+    // Another service created it between listTopics and createTopics.
+    if (!/already exists/i.test((err as Error).message)) throw err;
+  } finally {
+    await admin.disconnect();
+  }
+}
