@@ -67,7 +67,11 @@ cmd_fetch() {
   fi
   command -v mvn >/dev/null || die "lib/ is incomplete and mvn is not installed"
   log "fetching Kafka broker jars into $LIB_DIR (mvn package)..."
-  (cd -- "$SCRIPT_DIR" && mvn -q -B package) || die "mvn package failed"
+  local out
+  if ! out="$(cd -- "$SCRIPT_DIR" && mvn -q -B -Dstyle.color=never package 2>&1)"; then
+    printf '%s\n' "$out" >&2
+    die "mvn package failed"
+  fi
   lib_complete || die "mvn package finished but $LIB_DIR is still incomplete"
 }
 
@@ -180,7 +184,10 @@ cmd_start() {
   if [[ -n "$pid" ]]; then
     # Alive but not answering yet: a start still in progress from another session.
     log "broker process $pid exists but does not answer yet; waiting"
-    wait_ready "$pid" "$(date +%s)" 0 && return 0
+    if wait_ready "$pid" "$(date +%s)" 0; then
+      log "ready (pid $pid, $HOST:$KAFKA_PORT)"
+      return 0
+    fi
     die "broker process $pid does not answer on $HOST:$KAFKA_PORT; try: $0 stop && $0 start"
   fi
 
@@ -224,7 +231,9 @@ cmd_start() {
     log "started (pid $pid) in $(( $(date +%s) - t0 ))s; log: $BROKER_LOG"
     return 0
   fi
-  return 1
+  # Timed out (or died): do not leave a half-started JVM behind.
+  if is_our_broker "$pid"; then cmd_stop >&2 || true; fi
+  die "start failed"
 }
 
 # wait_ready <pid> <t0> <require_log_line 0|1>
@@ -242,7 +251,7 @@ wait_ready() {
     fi
     if (( $(date +%s) >= deadline )); then
       tail_log
-      err "broker (pid $pid) not ready after ${KAFKA_START_TIMEOUT}s; it is left running, stop it with: $0 stop"
+      err "broker (pid $pid) not ready after ${KAFKA_START_TIMEOUT}s (KAFKA_START_TIMEOUT)"
       return 1
     fi
     sleep 0.5

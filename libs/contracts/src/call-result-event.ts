@@ -32,7 +32,7 @@ export const CallResultEventSchema = z.object({
   userId: z.string().max(64).optional(),
   selectionId: z.string().max(64).optional(),
   success: z.boolean(),
-  latencyMs: z.number().int().nonnegative(),
+  latencyMs: z.number().int().nonnegative().max(2_147_483_647),
   statusCode: z.number().int().min(100).max(599).optional(),
   errorType: z.string().max(32).optional(),
   errorMessage: z.string().max(ERROR_MESSAGE_MAX).optional(),
@@ -57,7 +57,7 @@ export function decodeCallResultEvent(value: Buffer | null): DecodeResult {
     return { ok: false, reason: 'malformed_json', detail: (err as Error).message };
   }
   if (typeof raw === 'object' && raw !== null && 'schemaVersion' in raw) {
-    const v = (raw as { schemaVersion: unknown }).schemaVersion;
+    const v = raw.schemaVersion; // `in` narrowed raw to { schemaVersion: unknown }
     if (v !== CALL_RESULT_SCHEMA_VERSION) {
       return { ok: false, reason: 'unknown_schema_version', detail: `schemaVersion ${String(v)}` };
     }

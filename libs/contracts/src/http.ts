@@ -32,7 +32,7 @@ export const ReportResultRequestSchema = z.object({
   instanceId: notBlank('instanceId', 64),
   businessId: notBlank('businessId', 128),
   success: z.boolean({ error: 'success is required (boolean)' }),
-  latencyMs: z.number({ error: 'latencyMs is required (integer ms)' }).int().nonnegative(),
+  latencyMs: z.number({ error: 'latencyMs is required (integer ms)' }).int().nonnegative().max(2_147_483_647),
   callTimestamp: z.number().int().nonnegative().optional(),
   userId: z.string().max(64).optional(),
   selectionId: z.string().max(64).optional(),

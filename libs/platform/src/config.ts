@@ -51,5 +51,36 @@ export const envFragments = {
   log: {
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   },
+  /** Global breaker defaults (architecture §6); instances override them with routingParams.breaker. */
+  breaker: {
+    BREAKER_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
+    BREAKER_MIN_CALLS: z.coerce.number().int().min(1).default(10),
+    BREAKER_FAILURE_RATE: z.coerce.number().gt(0).max(1).default(0.5),
+    BREAKER_CONSECUTIVE_FAILURES: z.coerce.number().int().min(1).default(5),
+    BREAKER_OPEN_MS: z.coerce.number().int().min(0).default(30_000),
+    BREAKER_MAX_OPEN_MS: z.coerce.number().int().min(0).default(300_000),
+    BREAKER_HALF_OPEN_PROBES: z.coerce.number().int().min(1).default(3),
+    BREAKER_SLOW_CALL_MS: z.coerce.number().int().min(0).default(5_000),
+    BREAKER_SLOW_CALL_RATE: z.coerce.number().gt(0).max(1).default(0.8),
+  },
   bool,
 };
+
+/** Maps the BREAKER_* variables onto the core's BreakerConfig shape. */
+export function breakerDefaultsFromEnv(e: {
+  BREAKER_WINDOW_MS: number; BREAKER_MIN_CALLS: number; BREAKER_FAILURE_RATE: number;
+  BREAKER_CONSECUTIVE_FAILURES: number; BREAKER_OPEN_MS: number; BREAKER_MAX_OPEN_MS: number;
+  BREAKER_HALF_OPEN_PROBES: number; BREAKER_SLOW_CALL_MS: number; BREAKER_SLOW_CALL_RATE: number;
+}) {
+  return {
+    windowMs: e.BREAKER_WINDOW_MS,
+    minCalls: e.BREAKER_MIN_CALLS,
+    failureRateThreshold: e.BREAKER_FAILURE_RATE,
+    consecutiveFailures: e.BREAKER_CONSECUTIVE_FAILURES,
+    openDurationMs: e.BREAKER_OPEN_MS,
+    maxOpenDurationMs: e.BREAKER_MAX_OPEN_MS,
+    halfOpenProbes: e.BREAKER_HALF_OPEN_PROBES,
+    slowCallMs: e.BREAKER_SLOW_CALL_MS,
+    slowCallRateThreshold: e.BREAKER_SLOW_CALL_RATE,
+  };
+}

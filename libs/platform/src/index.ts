@@ -8,3 +8,8 @@ export * from './redis';
 export * from './kafka';
 export * from './ids';
 export * from './ops-server';
+export * from './service-runner';
+export * from './instance-directory';
+export * from './dead-letter';
+export * from './event-intake';
+export * from './batch-retry';

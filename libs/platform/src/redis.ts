@@ -49,6 +49,14 @@ export class RedisKeys {
     return `${this.prefix}window:${instanceId}`;
   }
 
+  /**
+   * Probe permits handed out in one HALF_OPEN period (`since` = when it began), shared by all api
+   * replicas; TTL = the probe period's upper bound, so a stuck counter cannot outlive its period.
+   */
+  probePermits(instanceId: string, since: number): string {
+    return `${this.prefix}probe:${instanceId}:${since}`;
+  }
+
   /** Pattern matching every key of this prefix (test teardown). */
   all(): string {
     return `${this.prefix}*`;

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { envFragments, parseEnv } from '@apg/platform';
+
+export const AggregatorEnvSchema = z.object({
+  ...envFragments.database,
+  ...envFragments.redis,
+  ...envFragments.kafka,
+  ...envFragments.log,
+  ...envFragments.breaker,
+  KAFKA_GROUP_AGGREGATOR: z.string().min(1).default('apg-aggregator'),
+  AGGREGATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
+  MAX_EVENT_BYTES: z.coerce.number().int().min(256).default(16_384),
+  TICK_MS: z.coerce.number().int().min(10).max(10_000).default(250),
+});
+export type AggregatorEnv = z.infer<typeof AggregatorEnvSchema>;
+export const parseAggregatorEnv = (env: NodeJS.ProcessEnv): AggregatorEnv => parseEnv(AggregatorEnvSchema, env);

@@ -1,0 +1,2 @@
+export { createAggregator, type AggregatorDeps, type AggregatorOptions, type AggregatorService } from './aggregator';
+export { parseAggregatorEnv, type AggregatorEnv } from './config';

@@ -1,0 +1,44 @@
+// Composition root of the aggregator.
+import { breakerDefaultsFromEnv, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, createRedis, runMain, startOpsServer } from '@apg/platform';
+import { createAggregator } from './aggregator';
+import { parseAggregatorEnv } from './config';
+
+runMain('aggregator', async () => {
+  const env = parseAggregatorEnv(process.env);
+  const log = createLogger('aggregator', env.LOG_LEVEL);
+  const metrics = createMetricsRegistry('aggregator');
+  const db = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX, io: createIoMetrics(metrics), application: 'apg-aggregator' });
+  const redis = createRedis(env.REDIS_URL, (err) => log.warn({ err: err.message }, 'redis error'));
+  const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: `${env.KAFKA_CLIENT_ID}-aggregator`, logger: log });
+  const aggregator = createAggregator({
+    log, db, redis, kafka, metrics,
+    options: {
+      topic: env.KAFKA_TOPIC_CALL_RESULTS,
+      partitions: env.KAFKA_TOPIC_PARTITIONS,
+      groupId: env.KAFKA_GROUP_AGGREGATOR,
+      redisPrefix: env.REDIS_PREFIX,
+      maxEventBytes: env.MAX_EVENT_BYTES,
+      breakerDefaults: breakerDefaultsFromEnv(env),
+      tickMs: env.TICK_MS,
+    },
+  });
+  const ops = await startOpsServer({
+    port: env.AGGREGATOR_PORT,
+    host: '0.0.0.0',
+    registry: metrics,
+    readiness: async () => ({
+      postgres: await db.ping().then(() => true, () => false),
+      redis: await redis.ping().then(() => true, () => false),
+      kafka: aggregator.isRunning(),
+    }),
+  });
+  await aggregator.start();
+  return {
+    async stop() {
+      await aggregator.stop();
+      await ops.close();
+      redis.disconnect();
+      await db.close();
+    },
+  };
+});

@@ -1,0 +1,84 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { ApiKeyCreateRequestSchema, ApiKeyStatusSchema, ok } from '@apg/contracts';
+import { newId } from '@apg/platform';
+import { HttpError, notFound, parseOr400 } from '../http/http-error';
+import type { Notifier } from '../notifier';
+import { generateApiKey, hashApiKey, keyPrefix } from './api-key';
+import type { ApiKeyRecord, ApiKeyStore } from './api-key-store';
+
+/** The seed's ApiKeyDTO, with `apiKeyValue` only in the creation response (then a prefix forever). */
+export function toApiKeyDto(k: ApiKeyRecord, plaintext?: string) {
+  const dto: Record<string, unknown> = {
+    id: k.id,
+    apiKeyPrefix: k.keyPrefix,
+    status: k.status,
+    createdAt: k.createdAt.toISOString(),
+    updatedAt: k.updatedAt.toISOString(),
+  };
+  if (plaintext !== undefined) dto['apiKeyValue'] = plaintext;
+  if (k.description !== null) dto['description'] = k.description;
+  if (k.expiresAt !== null) dto['expiresAt'] = k.expiresAt.toISOString();
+  if (k.lastUsedAt !== null) dto['lastUsedAt'] = k.lastUsedAt.toISOString();
+  return dto;
+}
+
+/** Accepts the seed's `yyyy-MM-dd HH:mm:ss` (read as UTC) and ISO-8601; anything else is a 400. */
+export function parseExpiry(value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const seed = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$/.exec(value);
+  const date = new Date(seed ? `${seed[1]}T${seed[2]}Z` : value);
+  if (Number.isNaN(date.getTime())) {
+    throw new HttpError('VALIDATION_FAILED', 'expiresAt must be "yyyy-MM-dd HH:mm:ss" or ISO-8601', [{ field: 'expiresAt', message: 'invalid date-time' }]);
+  }
+  return date;
+}
+
+const StatusBody = z.object({ status: ApiKeyStatusSchema });
+
+/** `/api/admin/apikeys/**` (admin-authenticated). */
+export function apiKeyRoutes(deps: { keys: ApiKeyStore; notifier: Notifier }): Router {
+  const router = Router();
+  const authChanged = () => deps.notifier.publishRegistryChange({ kind: 'auth' });
+
+  router.post('/', async (req, res) => {
+    const body = parseOr400(ApiKeyCreateRequestSchema, req.body);
+    const plaintext = generateApiKey();
+    const record = await deps.keys.insert({
+      id: newId(),
+      keyHash: hashApiKey(plaintext),
+      keyPrefix: keyPrefix(plaintext),
+      description: body.description ?? null,
+      status: 'UNUSED',
+      expiresAt: parseExpiry(body.expiresAt) ?? null,
+    });
+    await authChanged();
+    res.json(ok('API Key 生成成功', toApiKeyDto(record, plaintext)));
+  });
+
+  router.get('/', async (_req, res) => {
+    res.json(ok('操作成功', (await deps.keys.list()).map((k) => toApiKeyDto(k))));
+  });
+
+  router.get('/:id', async (req, res) => {
+    const record = await deps.keys.findById(req.params['id']!);
+    if (!record) throw notFound(`API key ${req.params['id']}`);
+    res.json(ok('操作成功', toApiKeyDto(record)));
+  });
+
+  router.put('/:id/status', async (req, res) => {
+    const body = parseOr400(StatusBody, req.body);
+    const record = await deps.keys.update(req.params['id']!, { status: body.status });
+    if (!record) throw notFound(`API key ${req.params['id']}`);
+    await authChanged();
+    res.json(ok('API Key 状态修改成功', toApiKeyDto(record)));
+  });
+
+  router.delete('/:id', async (req, res) => {
+    if (!(await deps.keys.delete(req.params['id']!))) throw notFound(`API key ${req.params['id']}`);
+    await authChanged();
+    res.json(ok('API Key 删除成功'));
+  });
+
+  return router;
+}

@@ -1,0 +1,42 @@
+import type { KeyAuthRecord } from './api-key-store';
+
+interface Entry {
+  value: KeyAuthRecord | null;
+  loadedAt: number;
+}
+
+/**
+ * In-process cache of key hash → auth record, so authentication costs no database round trip on the
+ * hot path. Every change to keys or projects clears it on all replicas (Redis pub/sub); the TTL bounds
+ * staleness should a notification be lost. Unknown keys are cached too (briefly) so a client hammering
+ * with a bad key cannot hammer Postgres.
+ */
+export class KeyCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly inflight = new Map<string, Promise<KeyAuthRecord | null>>();
+
+  constructor(
+    private readonly load: (keyHash: string) => Promise<KeyAuthRecord | null>,
+    private readonly opts: { ttlMs: number; negativeTtlMs: number; maxEntries: number; now?: () => number },
+  ) {}
+
+  async get(keyHash: string): Promise<KeyAuthRecord | null> {
+    const now = (this.opts.now ?? Date.now)();
+    const hit = this.entries.get(keyHash);
+    if (hit && now - hit.loadedAt < (hit.value ? this.opts.ttlMs : this.opts.negativeTtlMs)) return hit.value;
+    // Coalesce concurrent misses for one key into one query.
+    let pending = this.inflight.get(keyHash);
+    if (!pending) {
+      pending = this.load(keyHash).finally(() => this.inflight.delete(keyHash));
+      this.inflight.set(keyHash, pending);
+    }
+    const value = await pending;
+    if (this.entries.size >= this.opts.maxEntries) this.entries.clear();
+    this.entries.set(keyHash, { value, loadedAt: now });
+    return value;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,160 @@
+import http from 'node:http';
+import express, { Router } from 'express';
+import type { Registry } from 'prom-client';
+import type { BreakerConfig } from '@apg/core';
+import { newId, RedisKeys, type Db, type Kafka, type Logger, type Redis } from '@apg/platform';
+import { hashApiKey, keyPrefix } from './apikeys/api-key';
+import { apiKeyRoutes } from './apikeys/api-key-routes';
+import { ApiKeyStore } from './apikeys/api-key-store';
+import { KeyCache } from './apikeys/key-cache';
+import { BreakerCache } from './gateway/breaker-cache';
+import { gatewayRoutes } from './gateway/gateway-routes';
+import { ProbePermits } from './gateway/probe-permits';
+import { ReportProducer } from './gateway/report-producer';
+import { SelectionService } from './gateway/selection-service';
+import { healthRoutes, checkDependencies } from './health/health-routes';
+import { adminAuth } from './http/admin-auth';
+import { errorMiddleware, notFoundHandler } from './http/error-middleware';
+import { methodNotAllowed, requireJsonBody } from './http/request-guards';
+import { tenantAuth } from './http/tenant-auth';
+import { cors, securityHeaders } from './http/web-defaults';
+import { instanceRoutes } from './instances/instance-routes';
+import { InstanceStore } from './instances/instance-store';
+import { RegistryCache } from './instances/registry-cache';
+import { Notifier } from './notifier';
+import { projectRoutes } from './projects/project-routes';
+import { ProjectService } from './projects/project-service';
+import { ProjectStore } from './projects/project-store';
+
+export interface ApiOptions {
+  port: number;
+  host: string;
+  adminToken: string;
+  bodyLimit: string;
+  corsOrigins: string[];
+  reportTimeoutMs: number;
+  authCacheTtlMs: number;
+  registryCacheTtlMs: number;
+  breakerRefreshMs: number;
+  topic: string;
+  redisPrefix: string;
+  breakerDefaults: BreakerConfig;
+  seedApiKey?: string;
+  version: string;
+}
+
+export interface ApiDeps {
+  options: ApiOptions;
+  log: Logger;
+  db: Db;
+  redis: Redis;
+  /** A second connection, used only for SUBSCRIBE. */
+  redisSub: Redis;
+  kafka: Kafka;
+  metrics: Registry;
+}
+
+export interface ApiService {
+  app: express.Express;
+  start(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Builds the api: stores → caches → services → routes. Opens nothing until `start()`. */
+export function createApi(deps: ApiDeps): ApiService {
+  const { options, log, db, redis } = deps;
+  const keys = new RedisKeys(options.redisPrefix);
+
+  const keyStore = new ApiKeyStore(db);
+  const projectStore = new ProjectStore(db);
+  const instanceStore = new InstanceStore(db);
+
+  const notifier = new Notifier(redis, deps.redisSub, keys, log.child({ component: 'notifier' }));
+  const keyCache = new KeyCache((h) => keyStore.findAuthByHash(h), { ttlMs: options.authCacheTtlMs, negativeTtlMs: 2000, maxEntries: 50_000 });
+  const registry = new RegistryCache(instanceStore, { ttlMs: options.registryCacheTtlMs });
+  const breakers = new BreakerCache(redis, keys, log.child({ component: 'breakers' }), { refreshMs: options.breakerRefreshMs });
+  notifier.onRegistryChange((c) => (c.kind === 'auth' ? keyCache.clear() : registry.invalidateProject(c.projectId)));
+  notifier.onBreakerChange((id, snapshot) => breakers.apply(id, snapshot));
+
+  const producer = new ReportProducer(deps.kafka, options.topic, log.child({ component: 'producer' }), { timeoutMs: options.reportTimeoutMs });
+  const selection = new SelectionService(registry, breakers, new ProbePermits(redis, keys), options.breakerDefaults);
+  const projects = new ProjectService(db, projectStore, keyStore, notifier);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(securityHeaders);
+  app.use(cors(options.corsOrigins));
+  app.use(requireJsonBody);
+  app.use(express.json({ limit: options.bodyLimit, type: ['application/json', 'application/*+json'] }));
+
+  const api = Router();
+  const mount = (path: string, router: Router, ...guards: express.RequestHandler[]) => {
+    api.use(path, ...guards, router, methodNotAllowed(router));
+  };
+  mount('/health', healthRoutes({ db, redis, breakers, producer, version: options.version }));
+  mount('/projects', projectRoutes({ projects }));
+  mount('/gateway', gatewayRoutes({ selection, registry, producer }), tenantAuth(keyCache));
+  mount('/instances', instanceRoutes({ instances: instanceStore, notifier }), tenantAuth(keyCache));
+  mount('/admin/apikeys', apiKeyRoutes({ keys: keyStore, notifier }), adminAuth(options.adminToken));
+  app.use('/api', api);
+
+  app.get('/healthz', (_req, res) => void res.json({ status: 'UP' }));
+  app.get('/readyz', async (_req, res) => {
+    const d = await checkDependencies({ db, redis, breakers, producer });
+    const up = d.postgres.status === 'UP' && d.redis.status === 'UP';
+    res.status(up ? 200 : 503).json({ status: up ? 'UP' : 'DOWN', dependencies: d });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.contentType).send(await deps.metrics.metrics());
+  });
+  app.use(notFoundHandler);
+  app.use(errorMiddleware(log));
+
+  let server: http.Server | null = null;
+
+  async function seedKey(): Promise<void> {
+    if (!options.seedApiKey) return;
+    const added = await keyStore.insertIfAbsent({
+      id: newId(),
+      keyHash: hashApiKey(options.seedApiKey),
+      keyPrefix: keyPrefix(options.seedApiKey),
+      description: 'provisioned from SEED_API_KEY',
+    });
+    if (added) log.info({ keyPrefix: keyPrefix(options.seedApiKey) }, 'provisioned the configured seed API key');
+  }
+
+  return {
+    app,
+    async start() {
+      await seedKey();
+      await notifier.start();
+      await breakers.start();
+      await producer.connect();
+      server = http.createServer(app);
+      // AgentX's pool re-validates connections idle > 2 s; keep them open well past that (and past
+      // typical load-balancer idle timeouts) so the chat path rarely pays for a new TCP handshake.
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
+      server.requestTimeout = 30_000;
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(options.port, options.host, () => resolve());
+      });
+      const port = (server.address() as { port: number }).port;
+      log.info({ port }, 'api listening');
+      return port;
+    },
+    async stop() {
+      breakers.stop();
+      if (server) {
+        const s = server;
+        server = null;
+        s.closeIdleConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+      await producer.stop();
+    },
+  };
+}
+

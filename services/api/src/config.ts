@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { envFragments, parseEnv } from '@apg/platform';
+
+export const ApiEnvSchema = z.object({
+  ...envFragments.database,
+  ...envFragments.redis,
+  ...envFragments.kafka,
+  ...envFragments.log,
+  ...envFragments.breaker,
+  PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+  HOST: z.string().default('0.0.0.0'),
+  ADMIN_TOKEN: z.string({ error: 'ADMIN_TOKEN is required (the admin credential)' }).min(16, 'ADMIN_TOKEN must be at least 16 characters'),
+  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'like 1mb or 512kb').default('1mb'),
+  CORS_ORIGINS: z.string().default('').transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+  REPORT_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(1000),
+  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(100).default(30_000),
+  REGISTRY_CACHE_TTL_MS: z.coerce.number().int().min(100).default(10_000),
+  BREAKER_REFRESH_MS: z.coerce.number().int().min(100).default(5_000),
+  SEED_API_KEY: z.string().min(8).optional(),
+});
+export type ApiEnv = z.infer<typeof ApiEnvSchema>;
+
+export const parseApiEnv = (env: NodeJS.ProcessEnv): ApiEnv => parseEnv(ApiEnvSchema, env);

@@ -1,0 +1,83 @@
+import { Router } from 'express';
+import {
+  CALL_RESULT_SCHEMA_VERSION,
+  ReportResultRequestSchema,
+  SelectInstanceRequestSchema,
+  ok,
+  type CallResultEvent,
+  type ReportResultRequest,
+  type Usage,
+} from '@apg/contracts';
+import { newEventId } from '@apg/platform';
+import { HttpError, parseOr400 } from '../http/http-error';
+import { tenantOf } from '../http/tenant-auth';
+import type { RegistryCache } from '../instances/registry-cache';
+import type { InstanceRecord } from '../instances/instance-store';
+import type { ReportProducer } from './report-producer';
+import type { SelectionService } from './selection-service';
+
+/** `POST /api/gateway/select-instance` and `POST /api/gateway/report-result` (tenant-authenticated). */
+export function gatewayRoutes(deps: { selection: SelectionService; registry: RegistryCache; producer: ReportProducer; now?: () => number }): Router {
+  const router = Router();
+  const now = deps.now ?? Date.now;
+
+  router.post('/select-instance', async (req, res) => {
+    const body = parseOr400(SelectInstanceRequestSchema, req.body);
+    const data = await deps.selection.select(tenantOf(res).projectId, body);
+    res.json(ok('API实例选择成功', data));
+  });
+
+  router.post('/report-result', async (req, res) => {
+    const body = parseOr400(ReportResultRequestSchema, req.body);
+    const { projectId } = tenantOf(res);
+    // Another tenant's instance id behaves exactly like an unknown one: no side effect, 404.
+    const instance = await deps.registry.instance(projectId, body.instanceId);
+    if (!instance) throw new HttpError('NOT_FOUND', `instance not found: ${body.instanceId}`);
+    await deps.producer.send([toEvent(body, instance, now())]);
+    res.json(ok('调用结果上报成功'));
+  });
+
+  return router;
+}
+
+function toEvent(body: ReportResultRequest, instance: InstanceRecord, receivedAt: number): CallResultEvent {
+  const event: CallResultEvent = {
+    eventId: newEventId(),
+    schemaVersion: CALL_RESULT_SCHEMA_VERSION,
+    projectId: instance.projectId,
+    instanceId: instance.id,
+    apiIdentifier: instance.apiIdentifier,
+    apiType: instance.apiType,
+    // The registry's businessId, not the report's: the event must describe the instance it counts for.
+    businessId: instance.businessId,
+    success: body.success,
+    latencyMs: body.latencyMs,
+    callTimestamp: body.callTimestamp ?? receivedAt,
+    receivedAt,
+  };
+  if (body.userId) event.userId = body.userId;
+  if (body.selectionId) event.selectionId = body.selectionId;
+  if (body.statusCode !== undefined) event.statusCode = body.statusCode;
+  if (body.errorType) event.errorType = body.errorType;
+  if (body.errorMessage) event.errorMessage = body.errorMessage;
+  if (body.retryAfterMs !== undefined) event.retryAfterMs = body.retryAfterMs;
+  const usage = usageOf(body.usageMetrics);
+  if (usage) event.usage = usage;
+  return event;
+}
+
+/** Picks the understood usage keys (numbers ≥ 0); anything else in usageMetrics is ignored. */
+function usageOf(m: Record<string, unknown> | undefined): Usage | undefined {
+  if (!m) return undefined;
+  const usage: Usage = {};
+  const int = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
+  const pt = int(m['promptTokens']);
+  const ct = int(m['completionTokens']);
+  const tt = int(m['totalTokens']) ?? (pt !== undefined || ct !== undefined ? (pt ?? 0) + (ct ?? 0) : undefined);
+  const cost = m['cost'] ?? m['totalCost'];
+  if (pt !== undefined) usage.promptTokens = pt;
+  if (ct !== undefined) usage.completionTokens = ct;
+  if (tt !== undefined) usage.totalTokens = tt;
+  if (typeof cost === 'number' && Number.isFinite(cost) && cost >= 0) usage.cost = cost;
+  return Object.keys(usage).length ? usage : undefined;
+}

@@ -1,0 +1,79 @@
+import { encodeCallResultEvent, type CallResultEvent } from '@apg/contracts';
+import type { Kafka, Logger } from '@apg/platform';
+import type { Producer } from 'kafkajs';
+import { HttpError } from '../http/http-error';
+
+/**
+ * Produces call results to Kafka with acks from all in-sync replicas. A report is answered 200 only
+ * once the broker acknowledged; when Kafka cannot take it within `timeoutMs` the caller gets a 503
+ * at once instead of a hanging request.
+ */
+export class ReportProducer {
+  private readonly producer: Producer;
+  private connected = false;
+  private connecting: Promise<void> | null = null;
+
+  constructor(
+    kafka: Kafka,
+    private readonly topic: string,
+    private readonly log: Logger,
+    private readonly opts: { timeoutMs: number },
+  ) {
+    this.producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 2, initialRetryTime: 50, maxRetryTime: 500 } });
+    this.producer.on('producer.disconnect', () => {
+      this.connected = false;
+    });
+  }
+
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Connects, or keeps trying in the background: the api must serve selects without Kafka. */
+  connect(): Promise<void> {
+    this.connecting ??= this.producer
+      .connect()
+      .then(() => {
+        this.connected = true;
+      })
+      .catch((err: Error) => {
+        this.log.warn({ err: err.message }, 'Kafka producer not connected; reports answer 503 until it is');
+      })
+      .finally(() => {
+        this.connecting = null;
+      });
+    return this.connecting;
+  }
+
+  async send(events: CallResultEvent[]): Promise<void> {
+    if (!this.connected) {
+      void this.connect();
+      throw new HttpError('DEPENDENCY_UNAVAILABLE', 'event bus unavailable; report not accepted, retry later');
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new HttpError('DEPENDENCY_UNAVAILABLE', 'event bus did not acknowledge in time; retry later')), this.opts.timeoutMs);
+    });
+    try {
+      await Promise.race([
+        this.producer.send({
+          topic: this.topic,
+          acks: -1,
+          messages: events.map((e) => ({ key: e.instanceId, value: encodeCallResultEvent(e) })),
+        }),
+        timeout,
+      ]);
+    } catch (err) {
+      if (err instanceof HttpError) throw err;
+      this.log.warn({ err: (err as Error).message }, 'report not produced');
+      throw new HttpError('DEPENDENCY_UNAVAILABLE', 'event bus rejected the report; retry later');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.producer.disconnect().catch(() => undefined);
+    this.connected = false;
+  }
+}

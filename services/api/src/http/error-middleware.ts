@@ -1,0 +1,56 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Envelope } from '@apg/contracts';
+import type { Logger } from '@apg/platform';
+import { HttpError } from './http-error';
+
+function send(res: Parameters<RequestHandler>[1], err: HttpError): void {
+  const body: Envelope<never> = {
+    code: err.status,
+    message: err.message,
+    errorCode: err.errorCode,
+    timestamp: Date.now(),
+  };
+  if (err.fields?.length) body.errors = err.fields;
+  if (err.headers) res.set(err.headers);
+  res.status(err.status).json(body);
+}
+
+/** body-parser signals its failures through `type`; each maps to a precise 4xx. */
+function fromBodyParser(err: { type?: string; status?: number; message?: string }): HttpError | null {
+  switch (err.type) {
+    case 'entity.parse.failed':
+      return new HttpError('MALFORMED_JSON', `malformed JSON body: ${err.message ?? ''}`.trim());
+    case 'entity.too.large':
+      return new HttpError('PAYLOAD_TOO_LARGE', 'request body too large');
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return new HttpError('UNSUPPORTED_MEDIA_TYPE', err.message ?? 'unsupported encoding');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+    case 'stream.not.readable':
+      return new HttpError('VALIDATION_FAILED', err.message ?? 'unreadable request body');
+    default:
+      return null;
+  }
+}
+
+/** The one place errors become responses: HTTP status = envelope code, plus a stable errorCode. */
+export function errorMiddleware(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    if (res.headersSent) return;
+    if (err instanceof HttpError) return send(res, err);
+    const parsed = fromBodyParser(err as { type?: string });
+    if (parsed) return send(res, parsed);
+    const status = (err as { status?: number }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return send(res, new HttpError('VALIDATION_FAILED', (err as Error).message));
+    }
+    log.error({ err, method: req.method, path: req.path }, 'unhandled error');
+    send(res, new HttpError('INTERNAL_ERROR', 'internal error'));
+  };
+}
+
+export const notFoundHandler: RequestHandler = (req, res) => {
+  send(res, new HttpError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
+};

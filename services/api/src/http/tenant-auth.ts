@@ -1,0 +1,44 @@
+import type { RequestHandler, Request, Response } from 'express';
+import { hashApiKey } from '../apikeys/api-key';
+import type { KeyCache } from '../apikeys/key-cache';
+import { HttpError } from './http-error';
+
+/** The tenant a request acts for. The project id always comes from the key, never from the body. */
+export interface Tenant {
+  projectId: string;
+  keyId: string;
+}
+
+/** api-key header, then `apiKey` query parameter, then `Authorization: Bearer` (the seed's order). */
+export function extractApiKey(req: Request): string | null {
+  const header = req.headers['api-key'];
+  if (typeof header === 'string' && header.trim()) return header.trim();
+  const query = req.query['apiKey'];
+  if (typeof query === 'string' && query.trim()) return query.trim();
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string' && auth.startsWith('Bearer ') && auth.slice(7).trim()) return auth.slice(7).trim();
+  return null;
+}
+
+export function tenantOf(res: Response): Tenant {
+  const t = res.locals['tenant'] as Tenant | undefined;
+  if (!t) throw new Error('tenantOf() used on a route without tenantAuth');
+  return t;
+}
+
+/** Checks key status, expiry and project status from the in-process cache: no DB round trip when warm. */
+export function tenantAuth(keys: KeyCache, now: () => number = Date.now): RequestHandler {
+  return async (req, res, next) => {
+    if (req.method === 'OPTIONS') return next();
+    const key = extractApiKey(req);
+    if (!key) throw new HttpError('UNAUTHORIZED', 'missing API key: send it in the api-key header');
+    const auth = await keys.get(hashApiKey(key));
+    if (!auth || auth.status === 'REVOKED' || auth.status === 'EXPIRED' || (auth.expiresAt && auth.expiresAt.getTime() <= now())) {
+      throw new HttpError('UNAUTHORIZED', 'invalid API key');
+    }
+    if (!auth.projectId) throw new HttpError('FORBIDDEN', 'API key is not linked to a project');
+    if (auth.projectStatus !== 'ACTIVE') throw new HttpError('FORBIDDEN', 'project is inactive');
+    res.locals['tenant'] = { projectId: auth.projectId, keyId: auth.keyId } satisfies Tenant;
+    next();
+  };
+}

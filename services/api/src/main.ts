@@ -1,0 +1,46 @@
+// Composition root of the api: the only place that reads the environment, opens connections,
+// listens and handles signals.
+import { breakerDefaultsFromEnv, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, createRedis, runMain } from '@apg/platform';
+import { createApi } from './app';
+import { parseApiEnv } from './config';
+
+runMain('api', async () => {
+  const env = parseApiEnv(process.env);
+  const log = createLogger('api', env.LOG_LEVEL);
+  const metrics = createMetricsRegistry('api');
+  const io = createIoMetrics(metrics);
+  const db = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX, io, application: 'apg-api' });
+  const onRedisError = (err: Error) => log.warn({ err: err.message }, 'redis error');
+  const redis = createRedis(env.REDIS_URL, onRedisError);
+  const redisSub = createRedis(env.REDIS_URL, onRedisError);
+  const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: `${env.KAFKA_CLIENT_ID}-api`, logger: log });
+
+  const api = createApi({
+    log, db, redis, redisSub, kafka, metrics,
+    options: {
+      port: env.PORT,
+      host: env.HOST,
+      adminToken: env.ADMIN_TOKEN,
+      bodyLimit: env.BODY_LIMIT,
+      corsOrigins: env.CORS_ORIGINS,
+      reportTimeoutMs: env.REPORT_TIMEOUT_MS,
+      authCacheTtlMs: env.AUTH_CACHE_TTL_MS,
+      registryCacheTtlMs: env.REGISTRY_CACHE_TTL_MS,
+      breakerRefreshMs: env.BREAKER_REFRESH_MS,
+      topic: env.KAFKA_TOPIC_CALL_RESULTS,
+      redisPrefix: env.REDIS_PREFIX,
+      breakerDefaults: breakerDefaultsFromEnv(env),
+      ...(env.SEED_API_KEY ? { seedApiKey: env.SEED_API_KEY } : {}),
+      version: process.env['npm_package_version'] ?? '0.1.0',
+    },
+  });
+  await api.start();
+  return {
+    async stop() {
+      await api.stop();
+      redis.disconnect();
+      redisSub.disconnect();
+      await db.close();
+    },
+  };
+});

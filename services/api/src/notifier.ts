@@ -1,0 +1,60 @@
+import type { Logger, Redis, RedisKeys } from '@apg/platform';
+
+/** What changed in the registry; replicas drop the matching cache entries. */
+export type RegistryChange = { kind: 'auth' } | { kind: 'instances'; projectId: string };
+
+/**
+ * Redis pub/sub between api replicas and from the aggregator. One subscriber connection (a
+ * subscribed ioredis client cannot run other commands) and the shared command connection to publish.
+ */
+export class Notifier {
+  private readonly registryHandlers: ((c: RegistryChange) => void)[] = [];
+  private readonly breakerHandlers: ((instanceId: string, snapshot: unknown) => void)[] = [];
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly subscriber: Redis,
+    private readonly keys: RedisKeys,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.subscriber.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+    await this.subscriber.subscribe(this.keys.registryChannel(), this.keys.breakerChannel());
+  }
+
+  onRegistryChange(fn: (c: RegistryChange) => void): void {
+    this.registryHandlers.push(fn);
+  }
+
+  onBreakerChange(fn: (instanceId: string, snapshot: unknown) => void): void {
+    this.breakerHandlers.push(fn);
+  }
+
+  /**
+   * Announces a change. The local caches are updated first and synchronously, so the replica that
+   * made the change never serves stale data even if Redis is down.
+   */
+  async publishRegistryChange(change: RegistryChange): Promise<void> {
+    for (const fn of this.registryHandlers) fn(change);
+    try {
+      await this.redis.publish(this.keys.registryChannel(), JSON.stringify(change));
+    } catch (err) {
+      this.log.warn({ err, change }, 'registry change not announced; other replicas catch up by cache TTL');
+    }
+  }
+
+  private dispatch(channel: string, message: string): void {
+    try {
+      if (channel === this.keys.registryChannel()) {
+        const change = JSON.parse(message) as RegistryChange;
+        for (const fn of this.registryHandlers) fn(change);
+      } else if (channel === this.keys.breakerChannel()) {
+        const { instanceId, snapshot } = JSON.parse(message) as { instanceId: string; snapshot: unknown };
+        for (const fn of this.breakerHandlers) fn(instanceId, snapshot);
+      }
+    } catch (err) {
+      this.log.warn({ err, channel }, 'ignoring malformed notification');
+    }
+  }
+}

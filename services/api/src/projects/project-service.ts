@@ -1,0 +1,51 @@
+import type { ProjectCreateRequest } from '@apg/contracts';
+import { newId, type Db } from '@apg/platform';
+import { hashApiKey } from '../apikeys/api-key';
+import type { ApiKeyStore } from '../apikeys/api-key-store';
+import { HttpError } from '../http/http-error';
+import type { Notifier } from '../notifier';
+import type { ProjectRecord, ProjectStore } from './project-store';
+
+export class ProjectService {
+  constructor(
+    private readonly db: Db,
+    private readonly projects: ProjectStore,
+    private readonly keys: ApiKeyStore,
+    private readonly notifier: Notifier,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Links a usable key to a new project, or returns the project it is already linked to: AgentX
+   * calls this on every boot. Knowing the key is the credential; the key needs no project yet
+   * (requiring one would deadlock AgentX's bootstrap).
+   */
+  async createForKey(req: ProjectCreateRequest): Promise<{ project: ProjectRecord; created: boolean }> {
+    const result = await this.db.tx('project.create_for_key', async (client) => {
+      const auth = await this.keys.findAuthByHash(hashApiKey(req.apiKey), client);
+      if (!auth) throw new HttpError('UNAUTHORIZED', 'unknown API key');
+      const expired = auth.expiresAt !== null && auth.expiresAt.getTime() <= this.now();
+      if (auth.status === 'REVOKED' || auth.status === 'EXPIRED' || expired) {
+        throw new HttpError('UNAUTHORIZED', `API key is not usable (status ${expired ? 'EXPIRED' : auth.status})`);
+      }
+      const existing = await this.projects.findByKeyId(auth.keyId, client);
+      if (existing) return { project: existing, created: false };
+      const inserted = await this.projects.insertForKey(
+        { id: newId(), name: req.name, description: req.description ?? null, apiKeyId: auth.keyId },
+        client,
+      );
+      // Lost a race with a concurrent call for the same key: theirs is the project.
+      if (!inserted) return { project: (await this.projects.findByKeyId(auth.keyId, client))!, created: false };
+      await this.keys.update(auth.keyId, { status: 'ACTIVE' }, client);
+      return { project: inserted, created: true };
+    });
+    if (result.created) await this.notifier.publishRegistryChange({ kind: 'auth' });
+    return result;
+  }
+
+  async prefixOf(project: ProjectRecord): Promise<string | null> {
+    if (!project.apiKeyId) return null;
+    return (await this.keys.findById(project.apiKeyId))?.keyPrefix ?? null;
+  }
+}
+

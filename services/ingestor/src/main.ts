@@ -1,0 +1,40 @@
+// Composition root of the ingestor.
+import { createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, runMain, startOpsServer } from '@apg/platform';
+import { parseIngestorEnv } from './config';
+import { createIngestor } from './ingestor';
+
+runMain('ingestor', async () => {
+  const env = parseIngestorEnv(process.env);
+  const log = createLogger('ingestor', env.LOG_LEVEL);
+  const metrics = createMetricsRegistry('ingestor');
+  const db = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX, io: createIoMetrics(metrics), application: 'apg-ingestor' });
+  const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: `${env.KAFKA_CLIENT_ID}-ingestor`, logger: log });
+  const ingestor = createIngestor({
+    log, db, kafka, metrics,
+    options: {
+      topic: env.KAFKA_TOPIC_CALL_RESULTS,
+      dlqTopic: env.KAFKA_TOPIC_DLQ,
+      partitions: env.KAFKA_TOPIC_PARTITIONS,
+      groupId: env.KAFKA_GROUP_INGESTOR,
+      maxEventBytes: env.MAX_EVENT_BYTES,
+      slowCallMs: env.BREAKER_SLOW_CALL_MS,
+    },
+  });
+  const ops = await startOpsServer({
+    port: env.INGESTOR_PORT,
+    host: '0.0.0.0',
+    registry: metrics,
+    readiness: async () => ({
+      postgres: await db.ping().then(() => true, () => false),
+      kafka: ingestor.isRunning(),
+    }),
+  });
+  await ingestor.start();
+  return {
+    async stop() {
+      await ingestor.stop();
+      await ops.close();
+      await db.close();
+    },
+  };
+});
