@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+'use strict';
+// `npm start`: the whole stack on this machine without Docker. Starts the local Kafka broker unless
+// KAFKA_BROKERS already answers, migrates, then runs api, ingestor and aggregator with their logs on
+// stdout. SIGINT/SIGTERM stop everything it started, the broker included.
+const { spawn, spawnSync } = require('node:child_process');
+const { randomBytes } = require('node:crypto');
+const net = require('node:net');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '../..');
+const kafkaSh = path.join(root, 'infra/kafka/kafka.sh');
+const env = { ...process.env };
+
+function say(msg) {
+  console.log(JSON.stringify({ level: 30, time: Date.now(), name: 'local-stack', msg }));
+}
+
+function answers(hostPort, timeoutMs = 1500) {
+  const [host, port] = hostPort.split(':');
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port: Number(port) });
+    const done = (ok) => { s.destroy(); resolve(ok); };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, env, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}`);
+}
+
+async function main() {
+  if (!env.ADMIN_TOKEN) {
+    env.ADMIN_TOKEN = randomBytes(24).toString('hex');
+    say(`ADMIN_TOKEN was not set; generated one for this run: ${env.ADMIN_TOKEN}`);
+  }
+  run('bash', [path.join(root, 'infra/scripts/ensure-services.sh')]);
+  let startedBroker = false;
+  const firstBroker = (env.KAFKA_BROKERS || '127.0.0.1:9092').split(',')[0].trim();
+  if (env.KAFKA_BROKERS && (await answers(firstBroker))) {
+    say(`using the Kafka broker at ${env.KAFKA_BROKERS}`);
+  } else {
+    const status = spawnSync('bash', [kafkaSh, 'status'], { cwd: root, env });
+    if (status.status !== 0) {
+      run('bash', [kafkaSh, 'start']);
+      startedBroker = true;
+    }
+  }
+  run(process.execPath, [path.join(root, 'infra/scripts/migrate.js')]);
+
+  const children = ['api', 'ingestor', 'aggregator'].map((name) => {
+    const child = spawn(process.execPath, [path.join(root, `services/${name}/dist/main.js`)], { cwd: root, env, stdio: 'inherit' });
+    child.name = name;
+    return child;
+  });
+
+  let stopping = false;
+  const stopAll = (code) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping');
+    let left = children.filter((c) => c.exitCode === null).length;
+    const finish = () => {
+      if (startedBroker) spawnSync('bash', [kafkaSh, 'stop'], { cwd: root, env, stdio: 'inherit' });
+      process.exit(code);
+    };
+    if (left === 0) return finish();
+    for (const c of children) {
+      if (c.exitCode !== null) continue;
+      c.once('exit', () => { if (--left === 0) finish(); });
+      c.kill('SIGTERM');
+    }
+    setTimeout(() => { for (const c of children) c.kill('SIGKILL'); finish(); }, 20_000).unref();
+  };
+  for (const c of children) {
+    c.on('exit', (code, signal) => {
+      if (stopping) return;
+      say(`${c.name} exited unexpectedly (code ${code}, signal ${signal}); stopping the stack`);
+      stopAll(1);
+    });
+  }
+  process.on('SIGINT', () => stopAll(0));
+  process.on('SIGTERM', () => stopAll(0));
+  say(`api on http://127.0.0.1:${env.PORT || 8081}/api, ingestor ops :${env.INGESTOR_PORT || 8082}, aggregator ops :${env.AGGREGATOR_PORT || 8083}`);
+}
+
+main().catch((err) => {
+  console.error(`local-stack: ${err.message}`);
+  process.exit(1);
+});
