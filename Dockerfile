@@ -32,8 +32,7 @@ RUN npx tsc --build
 RUN npm prune --omit=dev --no-audit --no-fund \
  && rm -rf libs/*/src services/*/src \
  && find libs services -path '*/dist/*' \
-      \( -name '*.test.*' -o -name '*.int.test.*' -o -name '.tsbuildinfo' \) -delete \
- && npm cache clean --force
+      \( -name "*.test.*" -o -name .tsbuildinfo \) -delete
 
 # -------------------------------------------------------------------------------------------- runtime
 FROM node:20-bookworm-slim AS runtime
@@ -47,7 +46,7 @@ ENV NODE_ENV=production \
     NODE_OPTIONS=--enable-source-maps
 WORKDIR /app
 
-# Owned by root and only readable by the `node` user: the running service cannot rewrite its own code.
+# Owned by root, read-only for the `node` user: the running service cannot rewrite its own code.
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/libs ./libs

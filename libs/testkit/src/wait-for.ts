@@ -5,7 +5,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T> | T, opts
   for (;;) {
     try {
       const value = await check();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
     } catch (err) {
       last = err;
     }

@@ -61,21 +61,21 @@ export function apiKeyRoutes(deps: { keys: ApiKeyStore; notifier: Notifier }): R
   });
 
   router.get('/:id', async (req, res) => {
-    const record = await deps.keys.findById(req.params['id']!);
+    const record = await deps.keys.findById(req.params['id']);
     if (!record) throw notFound(`API key ${req.params['id']}`);
     res.json(ok('操作成功', toApiKeyDto(record)));
   });
 
   router.put('/:id/status', async (req, res) => {
     const body = parseOr400(StatusBody, req.body);
-    const record = await deps.keys.update(req.params['id']!, { status: body.status });
+    const record = await deps.keys.update(req.params['id'], { status: body.status });
     if (!record) throw notFound(`API key ${req.params['id']}`);
     await authChanged();
     res.json(ok('API Key 状态修改成功', toApiKeyDto(record)));
   });
 
   router.delete('/:id', async (req, res) => {
-    if (!(await deps.keys.delete(req.params['id']!))) throw notFound(`API key ${req.params['id']}`);
+    if (!(await deps.keys.delete(req.params['id']))) throw notFound(`API key ${req.params['id']}`);
     await authChanged();
     res.json(ok('API Key 删除成功'));
   });

@@ -92,6 +92,6 @@ export class SelectionService {
 
   private configFor(instance: InstanceRecord): BreakerConfig {
     const override = instance.routingParams['breaker'];
-    return resolveBreakerConfig(this.breakerDefaults, typeof override === 'object' && override !== null ? override as Partial<BreakerConfig> : undefined).config;
+    return resolveBreakerConfig(this.breakerDefaults, typeof override === 'object' && override !== null ? override : undefined).config;
   }
 }

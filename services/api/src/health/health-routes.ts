@@ -32,7 +32,7 @@ export function healthRoutes(deps: Parameters<typeof checkDependencies>[0] & { v
   const router = Router();
   router.get('/', async (_req, res) => {
     const dependencies = await checkDependencies(deps);
-    const up = Object.values(dependencies).every((d) => d.status === 'UP');
+    const up = [dependencies.postgres, dependencies.redis, dependencies.kafka].every((d) => d.status === 'UP');
     res.json(ok('服务运行正常', {
       status: up ? 'UP' : 'DEGRADED',
       service: 'API Premium Gateway',

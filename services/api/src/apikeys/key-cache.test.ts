@@ -1,0 +1,54 @@
+import { expect } from 'chai';
+import type { KeyAuthRecord } from './api-key-store';
+import { KeyCache } from './key-cache';
+
+const record: KeyAuthRecord = { keyId: 'k', status: 'ACTIVE', expiresAt: null, projectId: 'p', projectStatus: 'ACTIVE' };
+
+describe('KeyCache', () => {
+  const setup = () => {
+    let now = 0;
+    let loads = 0;
+    let value: KeyAuthRecord | null = record;
+    const cache = new KeyCache(async () => {
+      loads++;
+      return value;
+    }, { ttlMs: 1000, negativeTtlMs: 100, maxEntries: 10, now: () => now });
+    return { cache, tick: (ms: number) => (now += ms), loads: () => loads, set: (v: KeyAuthRecord | null) => (value = v) };
+  };
+
+  it('serves a hit without loading again until the TTL passes', async () => {
+    const s = setup();
+    await s.cache.get('h');
+    await s.cache.get('h');
+    expect(s.loads()).to.equal(1);
+    s.tick(1000);
+    await s.cache.get('h');
+    expect(s.loads()).to.equal(2);
+  });
+
+  it('caches unknown keys only for the short negative TTL', async () => {
+    const s = setup();
+    s.set(null);
+    expect(await s.cache.get('h')).to.equal(null);
+    s.tick(50);
+    await s.cache.get('h');
+    expect(s.loads()).to.equal(1);
+    s.tick(60);
+    s.set(record);
+    expect(await s.cache.get('h')).to.deep.equal(record);
+  });
+
+  it('coalesces concurrent misses into one load', async () => {
+    const s = setup();
+    await Promise.all([s.cache.get('h'), s.cache.get('h'), s.cache.get('h')]);
+    expect(s.loads()).to.equal(1);
+  });
+
+  it('reloads after clear(), which is how a revocation reaches every replica', async () => {
+    const s = setup();
+    await s.cache.get('h');
+    s.set({ ...record, status: 'REVOKED' });
+    s.cache.clear();
+    expect((await s.cache.get('h'))?.status).to.equal('REVOKED');
+  });
+});
