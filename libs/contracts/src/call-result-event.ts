@@ -31,6 +31,8 @@ export const CallResultEventSchema = z.object({
   businessId: z.string().min(1).max(128),
   userId: z.string().max(64).optional(),
   selectionId: z.string().max(64).optional(),
+  /** Set by the api when the settled lease was a half-open probe; absent = unknown (counts as a probe). */
+  probe: z.boolean().optional(),
   success: z.boolean(),
   latencyMs: z.number().int().nonnegative().max(2_147_483_647),
   statusCode: z.number().int().min(100).max(599).optional(),

@@ -3,13 +3,13 @@ import { ApiTypeSchema, InstanceStatusSchema } from './enums';
 import { ERROR_MESSAGE_MAX } from './call-result-event';
 
 /** Non-blank string (the seed's @NotBlank), trimmed only for the blank check: values go through byte for byte. */
-const notBlank = (field: string, max: number) =>
+export const notBlank = (field: string, max: number) =>
   z
     .string({ error: `${field} is required` })
     .max(max, `${field} must be at most ${max} characters`)
     .refine((s) => s.trim().length > 0, `${field} must not be blank`);
 
-const jsonObject = z.record(z.string(), z.unknown());
+export const jsonObject = z.record(z.string(), z.unknown());
 
 export const SelectInstanceRequestSchema = z.object({
   apiIdentifier: notBlank('apiIdentifier', 128),

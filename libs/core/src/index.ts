@@ -1,5 +1,5 @@
 /**
- * `@apg/core`: the pure decision core — sliding windows and the breaker state machine.
+ * `@apg/core`: the pure decision core — sliding windows, the breaker state machine and the routing strategies.
  * No I/O, no clock, no dependencies: every function takes `now` (epoch ms) and plain data.
  * Config fields carry their defaults as TSDoc `@default` tags on the interfaces re-exported here.
  */
@@ -38,3 +38,30 @@ export type {
   Routability,
   Transition,
 } from './breaker.js';
+
+export { candidateStatsOf, routingParamsOf, toCandidate } from './candidate.js';
+export type { Candidate, CandidateInit, CandidateStats, RoutingParams } from './candidate.js';
+
+export {
+  COST_FLOOR_SHARE,
+  DEFAULT_SMART_CONFIG,
+  LATENCY_FLOOR_MS,
+  costScores,
+  effectiveWeights,
+  isCold,
+  latencyOf,
+  latencyScores,
+  resolveSmartConfig,
+  scoreCandidates,
+  smoothedSuccessRate,
+  weightOf,
+} from './scoring.js';
+export type { ScoreBreakdown, SmartConfig } from './scoring.js';
+
+export { STRATEGY_NAMES, choose, isStrategyName } from './strategies.js';
+export type { ChooseContext, ChooseResult, Explained, SkipReason, StrategyName } from './strategies.js';
+
+export type { HealthRecord, PublishedStats } from './health-record.js';
+
+export { DEFAULT_QUOTA_COOLDOWN_MS, DEFAULT_RATE_LIMIT_COOLDOWN_MS, classifyOutcome, errorClassOf } from './outcome-class.js';
+export type { OutcomeClass, ReportedOutcome } from './outcome-class.js';

@@ -13,3 +13,4 @@ export * from './instance-directory';
 export * from './dead-letter';
 export * from './event-intake';
 export * from './batch-retry';
+export * from './stores/breaker-transition-store';

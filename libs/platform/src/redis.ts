@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 
 export type { Redis };
@@ -27,16 +28,27 @@ export class RedisKeys {
   constructor(readonly prefix: string) {}
 
   /**
-   * Hash instanceId → JSON breaker snapshot. No TTL: an OPEN breaker must survive quiet periods;
-   * fields are deleted when an instance is deleted.
+   * Hash instanceId → JSON `HealthRecord` (breaker snapshot, cool-down, window stats). No TTL: an
+   * OPEN breaker must survive quiet periods; fields are deleted when an instance is deleted.
    */
   breakerStates(): string {
     return `${this.prefix}breaker-states`;
   }
 
-  /** Channel on which the aggregator announces each breaker change (payload: {instanceId, snapshot}). */
+  /**
+   * Channel on which the aggregator announces health records, one message per batch:
+   * `{"records":{"<instanceId>": HealthRecord, ...}}`.
+   */
   breakerChannel(): string {
     return `${this.prefix}events:breaker`;
+  }
+
+  /**
+   * Channel on which the api tells the aggregators that an admin forced a breaker
+   * (payload: {kind:'forced', instanceId}); the owner drops its cached state and reloads it.
+   */
+  controlChannel(): string {
+    return `${this.prefix}events:control`;
   }
 
   /** Channel on which the api announces registry changes (instances, keys, projects) to its replicas. */
@@ -55,6 +67,67 @@ export class RedisKeys {
    */
   probePermits(instanceId: string, since: number): string {
     return `${this.prefix}probe:${instanceId}:${since}`;
+  }
+
+  /**
+   * Affinity binding (value: instance id), scoped by project, apiType and apiIdentifier so one session
+   * key used for two APIs (AgentX's chat and title generation) never collides. The caller-supplied parts
+   * are hashed: bounded key length, no delimiter injection. Sliding TTL (set on every use).
+   */
+  affinity(projectId: string, apiType: string, apiIdentifier: string, affinityType: string, affinityKey: string): string {
+    const h = createHash('sha1').update(`${apiIdentifier}\u0000${affinityType}\u0000${affinityKey}`).digest('hex');
+    return `${this.prefix}aff:${projectId}:${apiType}:${h}`;
+  }
+
+  /** Selections made with one API key in one second (per-key select rate limit); TTL 2 s. */
+  selectRate(keyId: string, second: number): string {
+    return `${this.prefix}rl:${keyId}:${second}`;
+  }
+
+  /** Open leases of an instance (load for SMART); TTL refreshed on every change to twice the lease TTL. */
+  inflight(instanceId: string): string {
+    return `${this.prefix}inflight:${instanceId}`;
+  }
+
+  /** Selections of an instance in one minute (routingParams.rpm); TTL 120 s. */
+  rpm(instanceId: string, minute: number): string {
+    return `${this.prefix}rpm:${instanceId}:${minute}`;
+  }
+
+  /** Reported tokens of an instance in one minute (routingParams.tpm); TTL 120 s. */
+  tpm(instanceId: string, minute: number): string {
+    return `${this.prefix}tpm:${instanceId}:${minute}`;
+  }
+
+  /** One decision lease (hash: instance, project, probe flag, …); TTL = lease TTL + 60 s. */
+  lease(selectionId: string): string {
+    return `${this.prefix}lease:${selectionId}`;
+  }
+
+  /**
+   * Sorted set of open leases by expiry time. No TTL: members leave when settled by a report or
+   * swept on expiry (then counted as a timeout).
+   */
+  leaseExpiries(): string {
+    return `${this.prefix}lease-expiries`;
+  }
+
+  /**
+   * Hash `<topic>:<partition>` → next offset already applied to Redis by the aggregators of one
+   * consumer group, written atomically with the records so a new owner never applies an event twice.
+   * TTL refreshed on each write (a week): only read when a partition changes hands.
+   */
+  aggregatorOffsets(groupId: string): string {
+    return `${this.prefix}aggregator:offsets:${groupId}`;
+  }
+
+  /**
+   * One aggregator process's sentinel: its disappearance means Redis was flushed or restarted empty,
+   * and the aggregator rewrites every record it holds. TTL (an hour) refreshed every check, so a
+   * stopped process leaves nothing behind for long.
+   */
+  aggregatorSentinel(token: string): string {
+    return `${this.prefix}aggregator:sentinel:${token}`;
   }
 
   /** Pattern matching every key of this prefix (test teardown). */

@@ -1,4 +1,5 @@
-import { createApi, type ApiService } from '@apg/api';
+import { createApi, type ApiOptions, type ApiService } from '@apg/api';
+import { DEFAULT_SMART_CONFIG } from '@apg/core';
 import { createAggregator, type AggregatorService } from '@apg/aggregator';
 import { createIngestor, type IngestorService } from '@apg/ingestor';
 import { DEFAULT_BREAKER_CONFIG_VALUES } from './breaker-defaults';
@@ -46,7 +47,7 @@ interface Owned<T> {
   close(): Promise<void>;
 }
 
-export async function startApi(names: StackNames, overrides: { port?: number } = {}): Promise<Owned<ApiService> & { http: HttpClient; admin: HttpClient; port: number }> {
+export async function startApi(names: StackNames, overrides: Partial<ApiOptions> = {}): Promise<Owned<ApiService> & { http: HttpClient; admin: HttpClient; port: number }> {
   const env = testEnv();
   const log = quietLog();
   const db = createDb(env.databaseUrl, { max: 5 });
@@ -56,7 +57,7 @@ export async function startApi(names: StackNames, overrides: { port?: number } =
   const service = createApi({
     log, db, redis, redisSub, kafka, metrics: createMetricsRegistry('api'),
     options: {
-      port: overrides.port ?? 0,
+      port: 0,
       host: '127.0.0.1',
       adminToken: ADMIN_TOKEN,
       bodyLimit: '1mb',
@@ -68,7 +69,14 @@ export async function startApi(names: StackNames, overrides: { port?: number } =
       topic: names.topic,
       redisPrefix: names.redisPrefix,
       breakerDefaults: { ...DEFAULT_BREAKER_CONFIG_VALUES },
+      smart: { ...DEFAULT_SMART_CONFIG },
+      defaultStrategy: 'SMART',
+      leaseTtlMs: 120_000,
+      leaseSweepMs: 1000,
+      affinityTtlMs: 30 * 60_000,
+      selectRateLimit: 0,
       version: 'test',
+      ...overrides,
     },
   });
   const port = await service.start();
@@ -103,16 +111,17 @@ export async function startAggregator(names: StackNames): Promise<Owned<Aggregat
   const log = quietLog();
   const db = createDb(env.databaseUrl, { max: 5 });
   const redis = createRedis(env.redisUrl);
+  const redisSub = createRedis(env.redisUrl);
   const kafka = createKafka({ brokers: env.brokers, clientId: 'test-aggregator', logger: log });
   const service = createAggregator({
-    log, db, redis, kafka, metrics: createMetricsRegistry('aggregator'),
+    log, db, redis, redisSub, kafka, metrics: createMetricsRegistry('aggregator'),
     options: {
       topic: names.topic, partitions: 3, groupId: names.aggregatorGroup, redisPrefix: names.redisPrefix,
       maxEventBytes: 16_384, breakerDefaults: { ...DEFAULT_BREAKER_CONFIG_VALUES }, tickMs: 100,
     },
   });
   await service.start();
-  return { service, async close() { await service.stop(); redis.disconnect(); await db.close(); } };
+  return { service, async close() { await service.stop(); redisSub.disconnect(); redis.disconnect(); await db.close(); } };
 }
 
 /** Direct handles on the run's real servers, for assertions and for producing raw messages. */

@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { BreakerConfig } from '@apg/core';
+import type { BreakerConfig, Transition } from '@apg/core';
 import type { CallResultEvent } from '@apg/contracts';
 import {
   ABANDON,
@@ -10,12 +11,17 @@ import {
   RedisKeys,
   retryInBatch,
   type Db,
+  type IoMetrics,
   type Kafka,
   type Logger,
   type Redis,
 } from '@apg/platform';
+import { ConsumerLag } from './consumer-lag';
+import { HealthBook } from './health-book';
 import { HealthStore } from './health-store';
-import { applyCall, applyTick, newInstanceHealth, type InstanceHealth } from './instance-health';
+import { InstanceConfigStore } from './instance-config-store';
+import { adoptStored, applyCall, applyTick, newInstanceHealth, type InstanceHealth } from './instance-health';
+import { NotificationListener, type Notification } from './notifications';
 import { TransitionStore, type TransitionRecord } from './transition-store';
 
 export interface AggregatorOptions {
@@ -24,9 +30,20 @@ export interface AggregatorOptions {
   groupId: string;
   redisPrefix: string;
   maxEventBytes: number;
+  /** Env defaults; each instance's `routingParams.breaker` applies over them. */
   breakerDefaults: BreakerConfig;
   /** How often OPEN breakers are checked for the end of their open duration. */
   tickMs: number;
+  /**
+   * How long an instance's breaker config is cached (expired early by registry announcements).
+   * @default 10000
+   */
+  configTtlMs?: number;
+  /**
+   * How often Redis is checked for lost data (then every record held is rewritten).
+   * @default 500
+   */
+  redisCheckMs?: number;
 }
 
 export interface AggregatorDeps {
@@ -34,8 +51,11 @@ export interface AggregatorDeps {
   log: Logger;
   db: Db;
   redis: Redis;
+  /** A second connection, for subscriptions only (registry changes, admin actions on breakers). */
+  redisSub: Redis;
   kafka: Kafka;
   metrics: Registry;
+  io?: IoMetrics;
   now?: () => number;
 }
 
@@ -45,133 +65,244 @@ export interface AggregatorService {
   isRunning(): boolean;
 }
 
+const STOP_TIMEOUT_MS = 10_000;
+
 /**
- * Kafka → rolling windows and breaker states → Redis. Each batch: admit the events (same trust
- * check as the ingestor; the ingestor owns the DLQ), apply them to the instances' windows and
- * breakers, write the changed snapshots to Redis and announce them at once, record transitions,
- * then commit. Instance state is loaded from Redis the first time this process sees an instance,
- * so a restart neither forgets failures nor re-closes an open breaker.
+ * Kafka → rolling windows and breaker states → Redis. Each batch: skip what a previous owner of
+ * the partition already applied, admit the events (same trust check as the ingestor; the ingestor
+ * owns the DLQ), apply them by error class to the instances' windows and breakers (per-instance
+ * thresholds), write every touched instance's record, window and the applied offset in one guarded
+ * script that also announces them, record transitions, then commit.
+ *
+ * State is loaded from Redis the first time this process sees an instance (after start, a
+ * rebalance or an admin action), so a restart neither forgets failures nor re-closes an open
+ * breaker. On every rebalance all active state is dropped, not only that of revoked partitions: a
+ * member that missed a generation cannot tell whether another member moved its instances on
+ * meanwhile, and reloading costs one Redis round trip per instance.
  */
 export function createAggregator(deps: AggregatorDeps): AggregatorService {
   const { options, log, db, redis, kafka } = deps;
   const now = deps.now ?? Date.now;
   const keys = new RedisKeys(options.redisPrefix);
-  const health = new HealthStore(redis, keys);
+  const store = new HealthStore(redis, keys, options.groupId, deps.io);
+  const book = new HealthBook(store, log);
   const transitions = new TransitionStore(db);
   const directory = new InstanceDirectory(db);
-  const states = new Map<string, InstanceHealth>();
-  const config = options.breakerDefaults;
-  const windowTtlMs = config.windowMs + 60_000;
+  const configs = new InstanceConfigStore(db, options.breakerDefaults, log, { ttlMs: options.configTtlMs ?? 10_000, now });
+  const listener = new NotificationListener(deps.redisSub, keys, log, onNotification);
+  const lag = new ConsumerLag();
+  /** Per `topic:partition`: next offset whose effects are already in Redis (read once per assignment). */
+  const applied = new Map<string, bigint>();
+  const sentinel = randomBytes(8).toString('hex');
 
   const events = new Counter({ name: 'apg_aggregator_events_total', help: 'Events applied or skipped by the aggregator', labelNames: ['outcome'] as const, registers: [deps.metrics] });
   const transitionCount = new Counter({ name: 'apg_aggregator_transitions_total', help: 'Breaker transitions', labelNames: ['to_state'] as const, registers: [deps.metrics] });
   const retries = new Counter({ name: 'apg_aggregator_retries_total', help: 'Batch step retries after infrastructure errors', registers: [deps.metrics] });
-  new Gauge({ name: 'apg_aggregator_instances', help: 'Instances with state in this aggregator', registers: [deps.metrics], collect() { this.set(states.size); } });
+  const restores = new Counter({ name: 'apg_aggregator_redis_restores_total', help: 'Rewrites of every held record after Redis lost data', registers: [deps.metrics] });
+  new Gauge({ name: 'apg_aggregator_instances', help: 'Instances with state in this aggregator', registers: [deps.metrics], collect() { this.set(book.size); } });
+  new Gauge({ name: 'apg_aggregator_consumer_lag', help: 'Messages behind the high watermark, summed over assigned partitions', registers: [deps.metrics], collect() { this.set(lag.total()); } });
 
   let consumer: Consumer | null = null;
-  let ticker: NodeJS.Timeout | null = null;
+  let timers: NodeJS.Timeout[] = [];
   let running = false;
+  let stopping: Promise<void> | null = null;
+  let sentinelPlaced = false;
+  let restorePending = false;
+  let ticking = false;
+  let checking = false;
   const abort = new AbortController();
+  const onRedisReady = (): void => {
+    // A reconnect may be to a restarted Redis that came back from an older snapshot.
+    if (sentinelPlaced) restorePending = true;
+  };
 
-  async function ensureLoaded(list: CallResultEvent[]): Promise<void> {
-    const missing = [...new Set(list.map((e) => e.instanceId))].filter((id) => !states.has(id));
-    if (missing.length === 0) return;
-    const loaded = await health.load(missing);
-    const projectOf = new Map(list.map((e) => [e.instanceId, e.projectId]));
-    for (const id of missing) {
-      const h = newInstanceHealth(id, projectOf.get(id)!, config, now());
-      const saved = loaded.get(id);
-      if (saved?.breaker) h.breaker = saved.breaker;
-      if (saved?.window) h.window = saved.window;
-      states.set(id, h);
+  function onNotification(n: Notification): void {
+    if (n.kind === 'forced') {
+      book.forget(n.instanceId);
+      void book.rememberStored(n.instanceId);
+    } else {
+      configs.invalidate(n.kind === 'instances' ? n.projectId : undefined);
     }
   }
 
-  function audit(h: InstanceHealth, t: NonNullable<ReturnType<typeof applyCall>['transition']>, out: TransitionRecord[]): void {
-    out.push({ ...t, instanceId: h.instanceId, projectId: h.projectId, actor: 'aggregator' });
-    transitionCount.inc({ to_state: t.to });
-    log.info({ instanceId: h.instanceId, from: t.from, to: t.to, reason: t.reason }, 'breaker transition');
+  /** The batch's instances, loaded from Redis on first sight, with their current configs. */
+  async function ensureLoaded(list: CallResultEvent[]): Promise<Map<string, InstanceHealth>> {
+    const projectOf = new Map(list.map((e) => [e.instanceId, e.projectId]));
+    const ids = [...projectOf.keys()];
+    const cfg = await configs.configsOf(ids);
+    const out = new Map<string, InstanceHealth>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const h = book.active.get(id);
+      if (h) out.set(id, h);
+      else missing.push(id);
+    }
+    const loaded = await store.load(missing);
+    const t = now();
+    for (const id of missing) {
+      const h = newInstanceHealth(id, projectOf.get(id)!, cfg.get(id) ?? options.breakerDefaults, t);
+      const saved = loaded.get(id);
+      if (saved?.window) h.window = saved.window;
+      if (saved?.stored) adoptStored(h, saved.stored, t);
+      book.activate(h);
+      out.set(id, h);
+    }
+    for (const [id, h] of out) h.config = cfg.get(id) ?? h.config;
+    return out;
+  }
+
+  function toAudit(h: InstanceHealth, t: Transition): TransitionRecord {
+    return { ...t, instanceId: h.instanceId, projectId: h.projectId, actor: 'aggregator' };
+  }
+
+  function logTransitions(list: TransitionRecord[]): void {
+    for (const t of list) {
+      transitionCount.inc({ to_state: t.to });
+      log.info({ instanceId: t.instanceId, from: t.from, to: t.to, reason: t.reason }, 'breaker transition');
+    }
+  }
+
+  async function appliedOffset(field: string): Promise<bigint> {
+    const known = applied.get(field);
+    if (known !== undefined) return known;
+    const stored = (await store.appliedOffset(field)) ?? 0n;
+    applied.set(field, stored);
+    return stored;
   }
 
   async function handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
     const ctx = { payload, signal: abort.signal, log, onRetry: () => retries.inc() };
-    const intake = await retryInBatch('admit', () => admitEvents(batch.messages, batch.partition, directory, options.maxEventBytes), ctx);
+    const field = `${batch.topic}:${batch.partition}`;
+    const from = await retryInBatch('applied_offset', () => appliedOffset(field), ctx);
+    if (from === ABANDON) return;
+    // Events a previous owner (or this process before a crash) already wrote to Redis count once.
+    const fresh = batch.messages.filter((m) => BigInt(m.offset) >= from);
+    const intake = await retryInBatch('admit', () => admitEvents(fresh, batch.partition, directory, options.maxEventBytes), ctx);
     if (intake === ABANDON) return;
     const list = intake.admitted.map((a) => a.event);
-    if ((await retryInBatch('load', () => ensureLoaded(list), ctx)) === ABANDON) return;
+    const healths = await retryInBatch('load', () => ensureLoaded(list), ctx);
+    if (healths === ABANDON) return;
 
     const t = now();
     const touched = new Set<InstanceHealth>();
-    const announce = new Set<InstanceHealth>();
     const audited: TransitionRecord[] = [];
     for (const e of list) {
-      const h = states.get(e.instanceId)!;
-      const change = applyCall(h, e, t, config);
+      const h = healths.get(e.instanceId)!;
+      const change = applyCall(h, e, t);
       touched.add(h);
-      if (change.announce) announce.add(h);
-      if (change.transition) audit(h, change.transition, audited);
+      if (change.transition) audited.push(toAudit(h, change.transition));
     }
-    const saved = await retryInBatch('save', () => health.save(
-      [...announce].map((h) => ({ instanceId: h.instanceId, snapshot: h.breaker, announce: true })),
-      [...touched].map((h) => ({ instanceId: h.instanceId, window: h.window, ttlMs: windowTtlMs })),
-    ), ctx);
-    if (saved === ABANDON) return;
-    if ((await retryInBatch('audit', () => transitions.insertMany(audited), ctx)) === ABANDON) return;
     const last = batch.messages[batch.messages.length - 1]!;
-    await consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+    const next = (BigInt(last.offset) + 1n).toString();
+    const refused = await retryInBatch('save', () => book.persist([...touched], t, { field, next }), ctx);
+    if (refused === ABANDON) return;
+    applied.set(field, BigInt(next));
+    const real = audited.filter((a) => !refused.has(a.instanceId));
+    logTransitions(real);
+    if ((await retryInBatch('audit', () => transitions.insertMany(real), ctx)) === ABANDON) return;
+    await consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
     payload.resolveOffset(last.offset);
+    lag.observe(batch.topic, batch.partition, batch.highWatermark, next);
     events.inc({ outcome: 'applied' }, list.length);
     events.inc({ outcome: 'skipped' }, intake.rejected.length);
+    events.inc({ outcome: 'already_applied' }, batch.messages.length - fresh.length);
   }
 
   /** Moves OPEN breakers whose open duration has passed to HALF_OPEN, and announces it. */
   async function tick(): Promise<void> {
+    if (ticking) return;
+    ticking = true;
     const t = now();
     const changed: InstanceHealth[] = [];
     const audited: TransitionRecord[] = [];
-    for (const h of states.values()) {
-      if (h.breaker.state !== 'OPEN' || h.breaker.openUntil === null || h.breaker.openUntil > t) continue;
-      const change = applyTick(h, t, config);
-      if (change.announce) changed.push(h);
-      if (change.transition) audit(h, change.transition, audited);
-    }
-    if (changed.length === 0) return;
     try {
-      await health.save(changed.map((h) => ({ instanceId: h.instanceId, snapshot: h.breaker, announce: true })), []);
-      await transitions.insertMany(audited);
+      for (const h of book.active.values()) {
+        if (h.breaker.state !== 'OPEN' || h.breaker.openUntil === null || h.breaker.openUntil > t) continue;
+        const change = applyTick(h, t);
+        changed.push(h);
+        if (change.transition) audited.push(toAudit(h, change.transition));
+      }
+      if (changed.length === 0) return;
+      const refused = await book.persist(changed, t, null);
+      const real = audited.filter((a) => !refused.has(a.instanceId));
+      logTransitions(real);
+      await transitions.insertMany(real);
     } catch (err) {
-      // The in-memory state moved on; the next batch or tick that touches these instances writes it again.
+      // The in-memory state moved on; dropping it makes the next batch reload it, and the next tick
+      // make the same move again.
       log.warn({ err: (err as Error).message }, 'tick not persisted; will be retried');
-      for (const h of changed) states.delete(h.instanceId);
+      for (const h of changed) book.forget(h.instanceId);
+    } finally {
+      ticking = false;
     }
+  }
+
+  /** Detects a flushed or restarted Redis (sentinel gone, or the hash gone while we hold records) and rewrites. */
+  async function checkRedis(): Promise<void> {
+    if (checking) return;
+    checking = true;
+    try {
+      const s = await store.checkIntact(sentinel);
+      if (s.sentinelMissing && sentinelPlaced) restorePending = true;
+      if (s.hashMissing && book.knowsAnything) restorePending = true;
+      sentinelPlaced = true;
+      if (!restorePending) return;
+      const n = await book.restoreAll(now());
+      restorePending = false;
+      restores.inc();
+      log.warn(n, 'redis lost data: health records and windows rewritten');
+    } catch (err) {
+      log.debug({ err: (err as Error).message }, 'redis check failed; retrying');
+    } finally {
+      checking = false;
+    }
+  }
+
+  async function shutdown(): Promise<void> {
+    abort.abort();
+    running = false;
+    for (const t of timers) clearInterval(t);
+    timers = [];
+    redis.off('ready', onRedisReady);
+    const c = consumer;
+    consumer = null;
+    await c?.disconnect().catch(() => undefined);
+    await listener.stop();
+    await store.removeSentinel(sentinel).catch(() => undefined);
   }
 
   return {
     isRunning: () => running,
     async start() {
       await ensureTopics(kafka, [{ topic: options.topic, numPartitions: options.partitions }]);
-      consumer = kafka.consumer({ groupId: options.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 200 });
-      // A partition handed to another aggregator takes its instances' state with it (reloaded there
-      // from Redis); dropping ours avoids acting on stale copies if it ever comes back.
-      consumer.on(consumer.events.GROUP_JOIN, () => states.clear());
+      await listener.start();
+      await book.rememberAll();
+      await checkRedis();
+      redis.on('ready', onRedisReady);
+      consumer = kafka.consumer({ groupId: options.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 100 });
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        book.deactivateAll(now());
+        applied.clear();
+        lag.retain(e.payload.memberAssignment);
+      });
       await consumer.connect();
       await consumer.subscribe({ topic: options.topic, fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 2, eachBatch: handleBatch });
-      ticker = setInterval(() => void tick(), options.tickMs);
+      timers = [setInterval(() => void tick(), options.tickMs), setInterval(() => void checkRedis(), options.redisCheckMs ?? 500)];
       running = true;
       log.info({ topic: options.topic, groupId: options.groupId }, 'aggregator consuming');
     },
     async stop() {
-      if (!consumer) return;
-      abort.abort();
-      running = false;
-      if (ticker) clearInterval(ticker);
-      ticker = null;
-      const c = consumer;
-      consumer = null;
-      await c.disconnect().catch(() => undefined);
+      stopping ??= Promise.race([
+        shutdown(),
+        new Promise<void>((resolve) => setTimeout(() => {
+          log.warn('aggregator stop timed out');
+          resolve();
+        }, STOP_TIMEOUT_MS).unref()),
+      ]);
+      return stopping;
     },
   };
 }

@@ -1,13 +1,13 @@
 import { expect } from 'chai';
-import { DEFAULT_BREAKER_CONFIG } from '@apg/core';
+import { DEFAULT_BREAKER_CONFIG, initialBreaker, type BreakerConfig } from '@apg/core';
 import type { CallResultEvent } from '@apg/contracts';
-import { applyCall, applyTick, newInstanceHealth } from './instance-health';
+import { adoptStored, applyCall, applyTick, newInstanceHealth, windowConfigOf, writeModeOf } from './instance-health';
 
 const ID = 'a'.repeat(32);
 const PROJECT = 'b'.repeat(32);
-const config = { ...DEFAULT_BREAKER_CONFIG };
+const config: BreakerConfig = { ...DEFAULT_BREAKER_CONFIG };
 
-const event = (success: boolean, at: number, latencyMs = 100): CallResultEvent => ({
+const event = (success: boolean, at: number, over: Partial<CallResultEvent> = {}): CallResultEvent => ({
   eventId: '00000000-0000-4000-8000-000000000000',
   schemaVersion: 1,
   projectId: PROJECT,
@@ -16,50 +16,129 @@ const event = (success: boolean, at: number, latencyMs = 100): CallResultEvent =
   apiType: 'MODEL',
   businessId: 'b1',
   success,
-  latencyMs,
+  latencyMs: 100,
   callTimestamp: at,
+  ...over,
 });
 
+type Call = boolean | Partial<CallResultEvent>;
+const toEvent = (c: Call, at: number): CallResultEvent => (typeof c === 'boolean' ? event(c, at) : event(false, at, c));
+
 describe('aggregator instance health (window + breaker)', () => {
-  const cases: { name: string; calls: boolean[]; expectState: string; expectTransitions: number }[] = [
-    { name: '4 failures stay CLOSED', calls: [false, false, false, false], expectState: 'CLOSED', expectTransitions: 0 },
-    { name: '5 consecutive failures open', calls: [false, false, false, false, false], expectState: 'OPEN', expectTransitions: 1 },
-    { name: 'a success breaks the streak', calls: [false, false, false, false, true, false, false, false, false], expectState: 'CLOSED', expectTransitions: 0 },
-    { name: '10 calls at 50 % failures open', calls: [true, false, true, false, true, false, true, false, true, false], expectState: 'OPEN', expectTransitions: 1 },
-    { name: '10 calls at 40 % failures stay closed', calls: [true, false, true, false, true, false, true, true, true, false], expectState: 'CLOSED', expectTransitions: 0 },
+  const cases: { name: string; calls: Call[]; cfg?: Partial<BreakerConfig>; state: string; transitions: number; cooldown?: boolean }[] = [
+    { name: '4 failures stay CLOSED', calls: [false, false, false, false], state: 'CLOSED', transitions: 0 },
+    { name: '5 consecutive failures open', calls: [false, false, false, false, false], state: 'OPEN', transitions: 1 },
+    { name: 'a success breaks the streak', calls: [false, false, false, false, true, false, false, false, false], state: 'CLOSED', transitions: 0 },
+    { name: '10 calls at 50 % failures open', calls: [true, false, true, false, true, false, true, false, true, false], state: 'OPEN', transitions: 1 },
+    { name: '10 calls at 40 % failures stay closed', calls: [true, false, true, false, true, false, true, true, true, false], state: 'CLOSED', transitions: 0 },
+    { name: '20 rate limits with retry-after cool down, never open', calls: Array(20).fill({ errorType: 'RATE_LIMITED', retryAfterMs: 30_000 }), state: 'CLOSED', transitions: 0, cooldown: true },
+    { name: '20 status 429 cool down, never open', calls: Array(20).fill({ statusCode: 429 }), state: 'CLOSED', transitions: 0, cooldown: true },
+    { name: '20 caller 4xx stay CLOSED', calls: Array(20).fill({ errorType: 'CLIENT_4XX', statusCode: 400 }), state: 'CLOSED', transitions: 0 },
+    { name: 'caller 4xx do not break a failure streak', calls: [false, false, { statusCode: 404 }, false, false, false], state: 'OPEN', transitions: 1 },
+    { name: 'one auth failure parks', calls: [{ errorType: 'AUTH_INVALID', statusCode: 401 }], state: 'FORCED_OPEN', transitions: 1 },
+    { name: 'status 403 parks', calls: [{ statusCode: 403 }], state: 'FORCED_OPEN', transitions: 1 },
+    { name: 'auth failure on an OPEN breaker parks it too', calls: [false, false, false, false, false, { errorType: 'AUTH_INVALID' }], state: 'FORCED_OPEN', transitions: 2 },
+    { name: 'unknown classes count', calls: Array(5).fill({ errorType: 'SOMETHING_NEW' }), state: 'OPEN', transitions: 1 },
+    { name: 'minCalls 3 from the instance config opens at 3 failures', calls: [false, false, false], cfg: { minCalls: 3 }, state: 'OPEN', transitions: 1 },
+    { name: 'consecutiveFailures 2 from the instance config', calls: [true, false, false], cfg: { consecutiveFailures: 2 }, state: 'OPEN', transitions: 1 },
   ];
   for (const c of cases) {
     it(c.name, () => {
       const t0 = 1_000_000;
-      const h = newInstanceHealth(ID, PROJECT, config, t0);
+      const h = newInstanceHealth(ID, PROJECT, { ...config, ...c.cfg }, t0);
       let transitions = 0;
-      c.calls.forEach((ok, i) => {
-        if (applyCall(h, event(ok, t0 + i), t0 + i, config).transition) transitions++;
+      c.calls.forEach((call, i) => {
+        if (applyCall(h, toEvent(call, t0 + i), t0 + i).transition) transitions++;
       });
-      expect(h.breaker.state).to.equal(c.expectState);
-      expect(transitions).to.equal(c.expectTransitions);
+      expect(h.breaker.state).to.equal(c.state);
+      expect(transitions).to.equal(c.transitions);
+      expect(h.cooldownUntil !== null).to.equal(c.cooldown ?? false);
     });
   }
+
+  it('keeps the latest cool-down (the max), computed from the call time', () => {
+    const t0 = 5_000_000;
+    const h = newInstanceHealth(ID, PROJECT, config, t0);
+    applyCall(h, event(false, t0, { errorType: 'RATE_LIMITED', retryAfterMs: 10_000 }), t0 + 5);
+    applyCall(h, event(false, t0 + 1, { errorType: 'RATE_LIMITED', retryAfterMs: 1_000 }), t0 + 5);
+    expect(h.cooldownUntil).to.equal(t0 + 10_000);
+    // A call time in the future is taken as now.
+    applyCall(h, event(false, t0 + 60_000, { errorType: 'RATE_LIMITED', retryAfterMs: 20_000 }), t0 + 6);
+    expect(h.cooldownUntil).to.equal(t0 + 6 + 20_000);
+  });
+
+  it('parks with the class reason and leaves an admin-forced breaker alone', () => {
+    const t0 = 6_000_000;
+    const h = newInstanceHealth(ID, PROJECT, config, t0);
+    const change = applyCall(h, event(false, t0, { errorType: 'AUTH_INVALID' }), t0);
+    expect(change.transition).to.include({ from: 'CLOSED', to: 'FORCED_OPEN' });
+    expect(change.transition!.reason).to.match(/AUTH_INVALID/);
+    expect(h.breaker.reason).to.equal(change.transition!.reason);
+    expect(h.pendingPark).to.equal(true);
+    expect(writeModeOf(h)).to.equal('normal');
+    h.pendingPark = false;
+    expect(writeModeOf(h)).to.equal('keep');
+
+    const pinned = newInstanceHealth(ID, PROJECT, config, t0);
+    pinned.breaker = { ...initialBreaker(t0), state: 'FORCED_CLOSED', reason: 'forced by admin' };
+    expect(applyCall(pinned, event(false, t0, { statusCode: 401 }), t0).transition).to.equal(null);
+    expect(pinned.breaker.state).to.equal('FORCED_CLOSED');
+  });
+
+  it('ignores a late report in HALF_OPEN that was not a probe', () => {
+    const t0 = 7_000_000;
+    const h = newInstanceHealth(ID, PROJECT, config, t0);
+    for (let i = 0; i < 5; i++) applyCall(h, event(false, t0), t0);
+    const t1 = t0 + config.openDurationMs;
+    applyTick(h, t1);
+    expect(h.breaker.state).to.equal('HALF_OPEN');
+    expect(applyCall(h, event(false, t1, { probe: false }), t1).transition).to.equal(null);
+    expect(applyCall(h, event(false, t1, { probe: true }), t1).transition?.to).to.equal('OPEN');
+  });
 
   it('records a call reported with a future timestamp at the current time', () => {
     const t0 = 2_000_000;
     const h = newInstanceHealth(ID, PROJECT, config, t0);
-    applyCall(h, event(false, t0 + 10 * 60_000), t0, config);
+    applyCall(h, event(false, t0 + 10 * 60_000), t0);
     expect(h.window.consecutiveFailures).to.equal(1);
   });
 
   it('moves OPEN to HALF_OPEN only once the open duration passed, then closes after the probes', () => {
     const t0 = 3_000_000;
     const h = newInstanceHealth(ID, PROJECT, config, t0);
-    for (let i = 0; i < 5; i++) applyCall(h, event(false, t0), t0, config);
+    for (let i = 0; i < 5; i++) applyCall(h, event(false, t0), t0);
     expect(h.breaker.state).to.equal('OPEN');
-    expect(applyTick(h, t0 + config.openDurationMs - 1, config).transition).to.equal(null);
+    expect(applyTick(h, t0 + config.openDurationMs - 1).transition).to.equal(null);
     const t1 = t0 + config.openDurationMs;
-    expect(applyTick(h, t1, config).transition?.to).to.equal('HALF_OPEN');
-    for (let i = 0; i < config.halfOpenProbes; i++) applyCall(h, event(true, t1 + i), t1 + i, config);
+    expect(applyTick(h, t1).transition?.to).to.equal('HALF_OPEN');
+    for (let i = 0; i < config.halfOpenProbes; i++) applyCall(h, event(true, t1 + i), t1 + i);
     expect(h.breaker.state).to.equal('CLOSED');
     // The failures that opened it were forgotten when it closed: one more failure does not re-open it.
-    applyCall(h, event(false, t1 + 10), t1 + 10, config);
+    applyCall(h, event(false, t1 + 10), t1 + 10);
     expect(h.breaker.state).to.equal('CLOSED');
   });
+
+  it('adopting a released (CLOSED) record resets the window; adopting a forced one keeps it', () => {
+    const t0 = 8_000_000;
+    const h = newInstanceHealth(ID, PROJECT, config, t0);
+    for (let i = 0; i < 4; i++) applyCall(h, event(false, t0), t0);
+    adoptStored(h, { breaker: { ...initialBreaker(t0), state: 'FORCED_OPEN', reason: 'forced by admin' }, cooldownUntil: null }, t0);
+    expect(h.window.consecutiveFailures).to.equal(4);
+    adoptStored(h, { breaker: initialBreaker(t0 + 1), cooldownUntil: t0 + 500 }, t0 + 1);
+    expect(h.breaker.state).to.equal('CLOSED');
+    expect(h.window.consecutiveFailures).to.equal(0);
+    expect(h.cooldownUntil).to.equal(t0 + 500);
+  });
+
+  const windows: { windowMs: number; bucketMs: number }[] = [
+    { windowMs: 60_000, bucketMs: 5_000 },
+    { windowMs: 6_000, bucketMs: 1_000 },
+    { windowMs: 500, bucketMs: 500 },
+    { windowMs: 600_000, bucketMs: 50_000 },
+  ];
+  for (const w of windows) {
+    it(`window of ${w.windowMs} ms has buckets of ${w.bucketMs} ms`, () => {
+      expect(windowConfigOf({ ...config, windowMs: w.windowMs }).bucketMs).to.equal(w.bucketMs);
+    });
+  }
 });

@@ -1,5 +1,7 @@
 import {
+  classifyOutcome,
   createWindow,
+  force,
   initialBreaker,
   onCallResult,
   onTick,
@@ -15,50 +17,114 @@ import {
 } from '@apg/core';
 import type { CallResultEvent } from '@apg/contracts';
 
-/** Everything the aggregator knows about one instance: its window and its breaker. */
+/** Everything the aggregator knows about one instance: its window, breaker, cool-down and thresholds. */
 export interface InstanceHealth {
   instanceId: string;
   projectId: string;
+  /** The env defaults with the instance's `routingParams.breaker` applied. */
+  config: BreakerConfig;
   window: SlidingWindow;
   breaker: BreakerSnapshot;
+  /** Rate-limited by the upstream until then (epoch ms); the max of every retry-after reported. */
+  cooldownUntil: number | null;
+  /**
+   * This process parked the instance (FORCED_OPEN) and has not written it yet. A forced record is
+   * otherwise only refreshed over the very same stored record (see `WriteMode`), never over an
+   * admin's later action.
+   */
+  pendingPark: boolean;
 }
 
 export interface Change {
   transition: Transition | null;
-  /** The snapshot must be written and announced (a transition or the degraded flag flipped). */
-  announce: boolean;
 }
 
+const isForced = (s: BreakerSnapshot): boolean => s.state === 'FORCED_OPEN' || s.state === 'FORCED_CLOSED';
+
+/**
+ * Bucket width: a twelfth of the window, at least 1 s, and never wider than the window itself (a
+ * per-instance `windowMs` under 1 s would otherwise be an invalid window config).
+ */
 export const windowConfigOf = (c: BreakerConfig): WindowConfig => ({
   windowMs: c.windowMs,
-  bucketMs: Math.max(1000, Math.round(c.windowMs / 12)),
+  bucketMs: Math.min(c.windowMs, Math.max(1000, Math.round(c.windowMs / 12))),
   slowCallMs: c.slowCallMs,
 });
 
 export function newInstanceHealth(instanceId: string, projectId: string, config: BreakerConfig, now: number): InstanceHealth {
-  return { instanceId, projectId, window: createWindow(windowConfigOf(config)), breaker: initialBreaker(now) };
+  return {
+    instanceId,
+    projectId,
+    config,
+    window: createWindow(windowConfigOf(config)),
+    breaker: initialBreaker(now),
+    cooldownUntil: null,
+    pendingPark: false,
+  };
 }
 
 /**
- * Applies one call outcome: record it in the window (at the caller's time, never in the future),
- * then let the breaker read the window. Pure apart from mutating `h`.
+ * Applies one call outcome by its error class (core `classifyOutcome`): record it in the window
+ * (at the caller's time, never in the future) counting it as a failure or not, extend the cool-down,
+ * then either park the instance (auth failures) or let the breaker read the window. Pure apart from
+ * mutating `h`.
  */
-export function applyCall(h: InstanceHealth, e: CallResultEvent, now: number, config: BreakerConfig): Change {
-  const wc = windowConfigOf(config);
+export function applyCall(h: InstanceHealth, e: CallResultEvent, now: number): Change {
+  const wc = windowConfigOf(h.config);
   if (!windowMatchesConfig(h.window, wc)) h.window = createWindow(wc);
   const at = Math.min(e.callTimestamp, now);
-  recordCall(h.window, { at, success: e.success, latencyMs: e.latencyMs }, wc);
+  const outcome = classifyOutcome({ ...e, callTimestamp: at });
+  recordCall(h.window, { at, success: e.success, latencyMs: e.latencyMs, countsAsFailure: outcome.countsAsFailure, usage: e.usage }, wc);
+  if (outcome.cooldownUntil !== null) h.cooldownUntil = Math.max(h.cooldownUntil ?? 0, outcome.cooldownUntil);
+  if (outcome.park !== null) return park(h, outcome.park, now);
+
   const stats = windowStats(h.window, now, wc);
-  const result = onCallResult(h.breaker, stats, { success: e.success }, now, config);
+  const result = onCallResult(h.breaker, stats, { success: e.success, countsAsFailure: outcome.countsAsFailure, probe: e.probe }, now, h.config);
   h.breaker = result.snapshot;
   if (result.resetWindow) resetWindow(h.window, now);
-  return { transition: result.transition, announce: result.transition !== null || result.degradedChanged };
+  return { transition: result.transition };
+}
+
+/**
+ * Parks the instance: FORCED_OPEN with the class's reason, until an admin acts. An instance an admin
+ * already forced is left alone — FORCED_CLOSED included: the admin chose to route to it whatever
+ * it reports.
+ */
+export function park(h: InstanceHealth, reason: string, now: number): Change {
+  if (isForced(h.breaker)) return { transition: null };
+  const result = force(h.breaker, 'FORCED_OPEN', now);
+  h.breaker = { ...result.snapshot, reason };
+  h.pendingPark = true;
+  return { transition: result.transition && { ...result.transition, reason } };
 }
 
 /** Time-driven transitions (OPEN → HALF_OPEN once the open duration has passed). */
-export function applyTick(h: InstanceHealth, now: number, config: BreakerConfig): Change {
-  const result = onTick(h.breaker, now, config);
+export function applyTick(h: InstanceHealth, now: number): Change {
+  const result = onTick(h.breaker, now, h.config);
   h.breaker = result.snapshot;
   if (result.resetWindow) resetWindow(h.window, now);
-  return { transition: result.transition, announce: result.transition !== null || result.degradedChanged };
+  return { transition: result.transition };
 }
+
+/**
+ * Takes over the record Redis kept instead of ours (an admin forced or released the breaker meanwhile).
+ * A release (AUTO) stores a fresh CLOSED breaker with every counter reset: the window is reset too,
+ * or the failures counted before would re-open it at once.
+ */
+export function adoptStored(h: InstanceHealth, stored: { breaker: BreakerSnapshot; cooldownUntil: number | null }, now: number): void {
+  const released = stored.breaker.state === 'CLOSED' && h.breaker.state !== 'CLOSED';
+  h.breaker = stored.breaker;
+  h.pendingPark = false;
+  if (stored.cooldownUntil !== null) h.cooldownUntil = Math.max(h.cooldownUntil ?? 0, stored.cooldownUntil);
+  if (released) resetWindow(h.window, now);
+}
+
+/**
+ * How a record may replace the stored one (enforced by the guarded write script):
+ * - `normal`: unless the stored record is forced (an admin's action wins over the automatic rules);
+ * - `keep`: a forced record we only refresh (stats): only over the same state with the same `since`;
+ * - `absent`: only where nothing is stored (restoring a record we merely remember).
+ */
+export type WriteMode = 'normal' | 'keep' | 'absent';
+
+export const writeModeOf = (h: InstanceHealth): WriteMode => (isForced(h.breaker) && !h.pendingPark ? 'keep' : 'normal');

@@ -7,11 +7,14 @@ runMain('aggregator', async () => {
   const env = parseAggregatorEnv(process.env);
   const log = createLogger('aggregator', env.LOG_LEVEL);
   const metrics = createMetricsRegistry('aggregator');
-  const db = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX, io: createIoMetrics(metrics), application: 'apg-aggregator' });
+  const io = createIoMetrics(metrics);
+  const db = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX, io, application: 'apg-aggregator' });
   const redis = createRedis(env.REDIS_URL, (err) => log.warn({ err: err.message }, 'redis error'));
+  // Subscriptions need a connection of their own (a subscribed client runs no other command).
+  const redisSub = createRedis(env.REDIS_URL, (err) => log.warn({ err: err.message }, 'redis subscriber error'));
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: `${env.KAFKA_CLIENT_ID}-aggregator`, logger: log });
   const aggregator = createAggregator({
-    log, db, redis, kafka, metrics,
+    log, db, redis, redisSub, kafka, metrics, io,
     options: {
       topic: env.KAFKA_TOPIC_CALL_RESULTS,
       partitions: env.KAFKA_TOPIC_PARTITIONS,
@@ -20,6 +23,8 @@ runMain('aggregator', async () => {
       maxEventBytes: env.MAX_EVENT_BYTES,
       breakerDefaults: breakerDefaultsFromEnv(env),
       tickMs: env.TICK_MS,
+      configTtlMs: env.CONFIG_TTL_MS,
+      redisCheckMs: env.REDIS_CHECK_MS,
     },
   });
   const ops = await startOpsServer({
@@ -37,6 +42,7 @@ runMain('aggregator', async () => {
     async stop() {
       await aggregator.stop();
       await ops.close();
+      redisSub.disconnect();
       redis.disconnect();
       await db.close();
     },

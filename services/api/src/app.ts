@@ -1,27 +1,41 @@
 import http from 'node:http';
 import express, { Router } from 'express';
 import type { Registry } from 'prom-client';
-import type { BreakerConfig } from '@apg/core';
-import { newId, RedisKeys, type Db, type Kafka, type Logger, type Redis } from '@apg/platform';
+import type { BreakerConfig, SmartConfig, StrategyName } from '@apg/core';
+import { BreakerTransitionStore, newId, RedisKeys, type Db, type Kafka, type Logger, type Redis } from '@apg/platform';
 import { hashApiKey, keyPrefix } from './apikeys/api-key';
 import { apiKeyRoutes } from './apikeys/api-key-routes';
 import { ApiKeyStore } from './apikeys/api-key-store';
 import { KeyCache } from './apikeys/key-cache';
+import { BreakerAdmin } from './gateway/breaker-admin';
+import { breakerAdminRoutes } from './gateway/breaker-admin-routes';
 import { BreakerCache } from './gateway/breaker-cache';
+import { BreakerStateStore } from './gateway/breaker-state-store';
 import { gatewayRoutes } from './gateway/gateway-routes';
 import { ProbePermits } from './gateway/probe-permits';
 import { ReportProducer } from './gateway/report-producer';
+import { LeaseSweeper } from './gateway/lease-sweeper';
+import { RoutingState } from './gateway/routing-state';
 import { SelectionService } from './gateway/selection-service';
 import { healthRoutes, checkDependencies } from './health/health-routes';
+import { protectedHealthRoutes } from './health/protected-health-routes';
 import { adminAuth } from './http/admin-auth';
 import { errorMiddleware, notFoundHandler } from './http/error-middleware';
 import { methodNotAllowed, requireJsonBody } from './http/request-guards';
 import { tenantAuth } from './http/tenant-auth';
 import { cors, securityHeaders } from './http/web-defaults';
+import { adminInstanceRoutes } from './instances/admin-instance-routes';
+import { AdminInstanceStore } from './instances/admin-instance-store';
 import { instanceRoutes } from './instances/instance-routes';
 import { InstanceStore } from './instances/instance-store';
 import { RegistryCache } from './instances/registry-cache';
+import { monitoringRoutes } from './monitoring/monitoring-routes';
+import { MonitoringService } from './monitoring/monitoring-service';
+import { MonitoringStore } from './monitoring/monitoring-store';
+import { observationRoutes } from './monitoring/observation-routes';
 import { Notifier } from './notifier';
+import { adminProjectRoutes } from './projects/admin-project-routes';
+import { ProjectAdminService } from './projects/project-admin-service';
 import { projectRoutes } from './projects/project-routes';
 import { ProjectService } from './projects/project-service';
 import { ProjectStore } from './projects/project-store';
@@ -39,6 +53,14 @@ export interface ApiOptions {
   topic: string;
   redisPrefix: string;
   breakerDefaults: BreakerConfig;
+  smart: SmartConfig;
+  defaultStrategy: StrategyName;
+  /** An unreported selection expires (and counts as a timeout) after this long. */
+  leaseTtlMs: number;
+  leaseSweepMs: number;
+  affinityTtlMs: number;
+  /** Selections per API key per second (all replicas together); 0 = unlimited. */
+  selectRateLimit: number;
   seedApiKey?: string;
   version: string;
 }
@@ -77,8 +99,26 @@ export function createApi(deps: ApiDeps): ApiService {
   notifier.onBreakerChange((id, snapshot) => breakers.apply(id, snapshot));
 
   const producer = new ReportProducer(deps.kafka, options.topic, log.child({ component: 'producer' }), { timeoutMs: options.reportTimeoutMs });
-  const selection = new SelectionService(registry, breakers, new ProbePermits(redis, keys), options.breakerDefaults);
+  const routingState = new RoutingState(redis, keys);
+  const selection = new SelectionService(registry, breakers, new ProbePermits(redis, keys), routingState, keys, {
+    breakerDefaults: options.breakerDefaults,
+    smart: options.smart,
+    defaultStrategy: options.defaultStrategy,
+    leaseTtlMs: options.leaseTtlMs,
+    affinityTtlMs: options.affinityTtlMs,
+    selectRateLimit: options.selectRateLimit,
+  });
+  const sweeper = new LeaseSweeper(routingState, registry, producer, log.child({ component: 'leases' }), {
+    intervalMs: options.leaseSweepMs, leaseTtlMs: options.leaseTtlMs, batch: 500,
+  });
   const projects = new ProjectService(db, projectStore, keyStore, notifier);
+  const adminInstanceStore = new AdminInstanceStore(db);
+  const breakerStates = new BreakerStateStore(redis, keys, log.child({ component: 'breaker-states' }));
+  const projectAdmin = new ProjectAdminService({
+    db, projects: projectStore, keys: keyStore, instances: instanceStore, adminInstances: adminInstanceStore, breakerStates, notifier,
+  });
+  const breakerAdmin = new BreakerAdmin(redis, keys, breakers, new BreakerTransitionStore(db), options.breakerDefaults);
+  const monitoring = new MonitoringService(new MonitoringStore(db), breakers);
 
   const app = express();
   app.disable('x-powered-by');
@@ -92,11 +132,18 @@ export function createApi(deps: ApiDeps): ApiService {
   const mount = (path: string, router: Router, ...guards: express.RequestHandler[]) => {
     api.use(path, ...guards, router, methodNotAllowed(router));
   };
+  // Before '/health', which would otherwise take this path unauthenticated.
+  mount('/health/protected', protectedHealthRoutes(), tenantAuth(keyCache));
   mount('/health', healthRoutes({ db, redis, breakers, producer, version: options.version }));
   mount('/projects', projectRoutes({ projects }));
-  mount('/gateway', gatewayRoutes({ selection, registry, producer }), tenantAuth(keyCache));
-  mount('/instances', instanceRoutes({ instances: instanceStore, notifier }), tenantAuth(keyCache));
+  mount('/gateway', gatewayRoutes({ selection, registry, producer, state: routingState, log }), tenantAuth(keyCache));
+  mount('/instances', instanceRoutes({ instances: instanceStore, notifier, breakerStates }), tenantAuth(keyCache));
   mount('/admin/apikeys', apiKeyRoutes({ keys: keyStore, notifier }), adminAuth(options.adminToken));
+  mount('/admin/projects', adminProjectRoutes({ projects: projectStore, admin: projectAdmin }), adminAuth(options.adminToken));
+  mount('/admin/instances', breakerAdminRoutes({ instances: adminInstanceStore, breakers: breakerAdmin }), adminAuth(options.adminToken));
+  mount('/admin/instances', adminInstanceRoutes({ instances: adminInstanceStore }), adminAuth(options.adminToken));
+  mount('/admin/monitoring', monitoringRoutes({ monitoring }), adminAuth(options.adminToken));
+  mount('/admin/observation', observationRoutes({ monitoring }), adminAuth(options.adminToken));
   app.use('/api', api);
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'UP' }));
@@ -131,6 +178,7 @@ export function createApi(deps: ApiDeps): ApiService {
       await notifier.start();
       await breakers.start();
       await producer.connect();
+      sweeper.start();
       server = http.createServer(app);
       // AgentX's pool re-validates connections idle > 2 s; keep them open well past that (and past
       // typical load-balancer idle timeouts) so the chat path rarely pays for a new TCP handshake.
@@ -147,6 +195,7 @@ export function createApi(deps: ApiDeps): ApiService {
     },
     async stop() {
       breakers.stop();
+      sweeper.stop();
       if (server) {
         const s = server;
         server = null;

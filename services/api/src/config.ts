@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STRATEGY_NAMES, type StrategyName } from '@apg/core';
 import { envFragments, parseEnv } from '@apg/platform';
 
 export const ApiEnvSchema = z.object({
@@ -17,6 +18,12 @@ export const ApiEnvSchema = z.object({
   REGISTRY_CACHE_TTL_MS: z.coerce.number().int().min(100).default(10_000),
   BREAKER_REFRESH_MS: z.coerce.number().int().min(100).default(5_000),
   SEED_API_KEY: z.string().min(8).optional(),
+  DEFAULT_STRATEGY: z.enum(STRATEGY_NAMES as [StrategyName, ...StrategyName[]]).default('SMART'),
+  LEASE_TTL_MS: z.coerce.number().int().min(1000).default(120_000),
+  LEASE_SWEEP_MS: z.coerce.number().int().min(50).default(1000),
+  AFFINITY_TTL_MS: z.coerce.number().int().min(1000).default(30 * 60_000),
+  SELECT_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(0),
+  SMART_EXPLORATION_RATIO: z.coerce.number().min(0).max(1).optional(),
 });
 export type ApiEnv = z.infer<typeof ApiEnvSchema>;
 

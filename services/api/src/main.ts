@@ -1,6 +1,7 @@
 // Composition root of the api: the only place that reads the environment, opens connections,
 // listens and handles signals.
 import { breakerDefaultsFromEnv, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, createRedis, runMain } from '@apg/platform';
+import { DEFAULT_SMART_CONFIG, resolveSmartConfig } from '@apg/core';
 import { createApi } from './app';
 import { parseApiEnv } from './config';
 
@@ -30,6 +31,12 @@ runMain('api', async () => {
       topic: env.KAFKA_TOPIC_CALL_RESULTS,
       redisPrefix: env.REDIS_PREFIX,
       breakerDefaults: breakerDefaultsFromEnv(env),
+      smart: resolveSmartConfig(DEFAULT_SMART_CONFIG, env.SMART_EXPLORATION_RATIO === undefined ? {} : { explorationRatio: env.SMART_EXPLORATION_RATIO }).config,
+      defaultStrategy: env.DEFAULT_STRATEGY,
+      leaseTtlMs: env.LEASE_TTL_MS,
+      leaseSweepMs: env.LEASE_SWEEP_MS,
+      affinityTtlMs: env.AFFINITY_TTL_MS,
+      selectRateLimit: env.SELECT_RATE_LIMIT_PER_SECOND,
       ...(env.SEED_API_KEY ? { seedApiKey: env.SEED_API_KEY } : {}),
       version: process.env['npm_package_version'] ?? '0.1.0',
     },

@@ -50,8 +50,11 @@ export class Notifier {
         const change = JSON.parse(message) as RegistryChange;
         for (const fn of this.registryHandlers) fn(change);
       } else if (channel === this.keys.breakerChannel()) {
-        const { instanceId, snapshot } = JSON.parse(message) as { instanceId: string; snapshot: unknown };
-        for (const fn of this.breakerHandlers) fn(instanceId, snapshot);
+        // `{records: {[instanceId]: HealthRecord}}`: one message per aggregator batch or tick.
+        const { records } = JSON.parse(message) as { records?: Record<string, unknown> };
+        for (const [instanceId, record] of Object.entries(records ?? {})) {
+          for (const fn of this.breakerHandlers) fn(instanceId, record);
+        }
       }
     } catch (err) {
       this.log.warn({ err, channel }, 'ignoring malformed notification');

@@ -1,25 +1,25 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { ApiKeyCreateRequestSchema, ApiKeyStatusSchema, ok } from '@apg/contracts';
+import { ApiKeyCreateRequestSchema, ApiKeyStatusSchema, ApiKeyUpdateRequestSchema, ApiKeyValidateQuerySchema, ok, type ApiKeyDto } from '@apg/contracts';
 import { newId } from '@apg/platform';
-import { HttpError, notFound, parseOr400 } from '../http/http-error';
+import { HttpError, idOr404, notFound, parseOr400 } from '../http/http-error';
 import type { Notifier } from '../notifier';
 import { generateApiKey, hashApiKey, keyPrefix } from './api-key';
 import type { ApiKeyRecord, ApiKeyStore } from './api-key-store';
 
 /** The seed's ApiKeyDTO, with `apiKeyValue` only in the creation response (then a prefix forever). */
-export function toApiKeyDto(k: ApiKeyRecord, plaintext?: string) {
-  const dto: Record<string, unknown> = {
+export function toApiKeyDto(k: ApiKeyRecord, plaintext?: string): ApiKeyDto {
+  const dto: ApiKeyDto = {
     id: k.id,
     apiKeyPrefix: k.keyPrefix,
     status: k.status,
     createdAt: k.createdAt.toISOString(),
     updatedAt: k.updatedAt.toISOString(),
   };
-  if (plaintext !== undefined) dto['apiKeyValue'] = plaintext;
-  if (k.description !== null) dto['description'] = k.description;
-  if (k.expiresAt !== null) dto['expiresAt'] = k.expiresAt.toISOString();
-  if (k.lastUsedAt !== null) dto['lastUsedAt'] = k.lastUsedAt.toISOString();
+  if (plaintext !== undefined) dto.apiKeyValue = plaintext;
+  if (k.description !== null) dto.description = k.description;
+  if (k.expiresAt !== null) dto.expiresAt = k.expiresAt.toISOString();
+  if (k.lastUsedAt !== null) dto.lastUsedAt = k.lastUsedAt.toISOString();
   return dto;
 }
 
@@ -35,6 +35,7 @@ export function parseExpiry(value: string | undefined): Date | undefined {
 }
 
 const StatusBody = z.object({ status: ApiKeyStatusSchema });
+const keyIdOf = (raw: string | undefined) => idOr404(raw, 'API key');
 
 /** `/api/admin/apikeys/**` (admin-authenticated). */
 export function apiKeyRoutes(deps: { keys: ApiKeyStore; notifier: Notifier }): Router {
@@ -60,22 +61,47 @@ export function apiKeyRoutes(deps: { keys: ApiKeyStore; notifier: Notifier }): R
     res.json(ok('操作成功', (await deps.keys.list()).map((k) => toApiKeyDto(k))));
   });
 
+  // Before `/:id`, which would otherwise take "validate" for an id.
+  router.get('/validate', async (req, res) => {
+    const { apiKey } = parseOr400(ApiKeyValidateQuerySchema, req.query);
+    const auth = await deps.keys.findAuthByHash(hashApiKey(apiKey));
+    const usable = auth !== null && (auth.status === 'ACTIVE' || auth.status === 'UNUSED') && (auth.expiresAt === null || auth.expiresAt.getTime() > Date.now());
+    res.json(ok('操作成功', usable));
+  });
+
   router.get('/:id', async (req, res) => {
-    const record = await deps.keys.findById(req.params['id']);
-    if (!record) throw notFound(`API key ${req.params['id']}`);
+    const id = keyIdOf(req.params['id']);
+    const record = await deps.keys.findById(id);
+    if (!record) throw notFound(`API key ${id}`);
     res.json(ok('操作成功', toApiKeyDto(record)));
   });
 
+  router.put('/:id', async (req, res) => {
+    const id = keyIdOf(req.params['id']);
+    const body = parseOr400(ApiKeyUpdateRequestSchema, req.body);
+    const patch: { description?: string; expiresAt?: Date } = {};
+    if (body.description != null) patch.description = body.description;
+    const expiresAt = parseExpiry(body.expiresAt ?? undefined);
+    if (expiresAt !== undefined) patch.expiresAt = expiresAt;
+    const record = await deps.keys.update(id, patch);
+    if (!record) throw notFound(`API key ${id}`);
+    // A new expiry changes what authentication accepts.
+    await authChanged();
+    res.json(ok('API Key 修改成功', toApiKeyDto(record)));
+  });
+
   router.put('/:id/status', async (req, res) => {
+    const id = keyIdOf(req.params['id']);
     const body = parseOr400(StatusBody, req.body);
-    const record = await deps.keys.update(req.params['id'], { status: body.status });
-    if (!record) throw notFound(`API key ${req.params['id']}`);
+    const record = await deps.keys.update(id, { status: body.status });
+    if (!record) throw notFound(`API key ${id}`);
     await authChanged();
     res.json(ok('API Key 状态修改成功', toApiKeyDto(record)));
   });
 
   router.delete('/:id', async (req, res) => {
-    if (!(await deps.keys.delete(req.params['id']))) throw notFound(`API key ${req.params['id']}`);
+    const id = keyIdOf(req.params['id']);
+    if (!(await deps.keys.delete(id))) throw notFound(`API key ${id}`);
     await authChanged();
     res.json(ok('API Key 删除成功'));
   });

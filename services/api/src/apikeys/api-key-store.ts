@@ -19,6 +19,9 @@ export interface KeyAuthRecord {
   expiresAt: Date | null;
   projectId: string | null;
   projectStatus: ProjectStatus | null;
+  /** The project's routing settings, cached with the key so a select needs no extra look-up. */
+  defaultStrategy: string | null;
+  panicMode: boolean;
 }
 
 interface ApiKeyRow {
@@ -81,16 +84,18 @@ export class ApiKeyStore {
   }
 
   async findAuthByHash(keyHash: string, on?: Queryable): Promise<KeyAuthRecord | null> {
-    const { rows } = await this.db.query<{ id: string; status: ApiKeyStatus; expires_at: Date | null; project_id: string | null; project_status: ProjectStatus | null }>(
+    const { rows } = await this.db.query<{ id: string; status: ApiKeyStatus; expires_at: Date | null; project_id: string | null; project_status: ProjectStatus | null; default_strategy: string | null; panic_mode: boolean | null }>(
       'apikey.auth_by_hash',
-      `SELECT k.id, k.status, k.expires_at, p.id AS project_id, p.status AS project_status
+      `SELECT k.id, k.status, k.expires_at, p.id AS project_id, p.status AS project_status, p.default_strategy, p.panic_mode
          FROM api_keys k LEFT JOIN projects p ON p.api_key_id = k.id
         WHERE k.key_hash = $1`,
       [keyHash],
       on,
     );
     const r = rows[0];
-    return r ? { keyId: r.id, status: r.status, expiresAt: r.expires_at, projectId: r.project_id, projectStatus: r.project_status } : null;
+    return r
+      ? { keyId: r.id, status: r.status, expiresAt: r.expires_at, projectId: r.project_id, projectStatus: r.project_status, defaultStrategy: r.default_strategy, panicMode: r.panic_mode === true }
+      : null;
   }
 
   async update(id: string, patch: { description?: string | null; expiresAt?: Date | null; status?: ApiKeyStatus }, on?: Queryable): Promise<ApiKeyRecord | null> {
@@ -111,5 +116,16 @@ export class ApiKeyStore {
   async delete(id: string): Promise<boolean> {
     const res = await this.db.query('apikey.delete', 'DELETE FROM api_keys WHERE id = $1', [id]);
     return (res.rowCount ?? 0) > 0;
+  }
+
+  /** Keys per effective status: a usable key past its `expires_at` counts as EXPIRED (the row is not rewritten). */
+  async countByStatus(): Promise<Map<string, number>> {
+    const { rows } = await this.db.query<{ status: string; n: number }>(
+      'apikey.count_by_status',
+      `SELECT CASE WHEN status IN ('ACTIVE', 'UNUSED') AND expires_at <= now() THEN 'EXPIRED' ELSE status END AS status,
+              count(*)::int AS n
+         FROM api_keys GROUP BY 1`,
+    );
+    return new Map(rows.map((r) => [r.status, r.n]));
   }
 }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { KeyAuthRecord } from './api-key-store';
 import { KeyCache } from './key-cache';
 
-const record: KeyAuthRecord = { keyId: 'k', status: 'ACTIVE', expiresAt: null, projectId: 'p', projectStatus: 'ACTIVE' };
+const record: KeyAuthRecord = { keyId: 'k', status: 'ACTIVE', expiresAt: null, projectId: 'p', projectStatus: 'ACTIVE', defaultStrategy: null, panicMode: false };
 
 describe('KeyCache', () => {
   const setup = () => {

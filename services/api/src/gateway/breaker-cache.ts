@@ -1,14 +1,15 @@
-import { initialBreaker, type BreakerSnapshot } from '@apg/core';
+import { initialBreaker, type HealthRecord } from '@apg/core';
 import type { Logger, Redis, RedisKeys } from '@apg/platform';
 
 /**
- * The api's copy of every breaker state, kept in process so a select reads no Redis for it.
- * Filled by one HGETALL at start and on a short period (bounded staleness if a notification is
- * lost), and updated at once by the aggregator's announcements. If Redis is down the last snapshot
- * keeps serving; `lastRefreshOk`/`lastRefreshAt` let /api/health say how stale it is.
+ * The api's copy of every instance's health record (breaker, cool-down, window stats), kept in
+ * process so a select reads no Redis for it. Filled by one HGETALL at start and on a short period
+ * (bounded staleness if a notification is lost), and updated at once by the aggregator's
+ * announcements. If Redis is down the last copy keeps serving; `lastRefreshOk`/`lastRefreshAt` let
+ * /api/health say how stale it is.
  */
 export class BreakerCache {
-  private states = new Map<string, BreakerSnapshot>();
+  private records = new Map<string, HealthRecord>();
   private timer: NodeJS.Timeout | null = null;
   lastRefreshAt = 0;
   lastRefreshOk = false;
@@ -20,36 +21,49 @@ export class BreakerCache {
     private readonly opts: { refreshMs: number },
   ) {}
 
-  get(instanceId: string, now: number): BreakerSnapshot {
-    return this.states.get(instanceId) ?? initialBreaker(now - 1);
+  /** The instance's record; an instance the aggregator never saw is healthy and cold. */
+  get(instanceId: string, now: number): HealthRecord {
+    return this.records.get(instanceId) ?? { ...initialBreaker(now - 1), cooldownUntil: null, stats: null, updatedAt: 0 };
   }
 
   has(instanceId: string): boolean {
-    return this.states.has(instanceId);
+    return this.records.has(instanceId);
   }
 
-  apply(instanceId: string, snapshot: unknown): void {
-    if (isSnapshot(snapshot)) this.states.set(instanceId, snapshot);
+  /** Applies one announced record, unless it is older than what we hold (messages can cross a refresh). */
+  apply(instanceId: string, record: unknown): void {
+    const r = asRecord(record);
+    if (!r) return;
+    const held = this.records.get(instanceId);
+    if (held && held.updatedAt > r.updatedAt) return;
+    this.records.set(instanceId, r);
+  }
+
+  forget(instanceId: string): void {
+    this.records.delete(instanceId);
   }
 
   async refresh(): Promise<void> {
     try {
       const all = await this.redis.hgetall(this.keys.breakerStates());
-      const next = new Map<string, BreakerSnapshot>();
+      const next = new Map<string, HealthRecord>();
       for (const [id, json] of Object.entries(all)) {
+        let parsed: unknown;
         try {
-          const s: unknown = JSON.parse(json);
-          if (isSnapshot(s)) next.set(id, s);
+          parsed = JSON.parse(json);
         } catch {
-          this.log.warn({ instanceId: id }, 'ignoring malformed breaker state in Redis');
+          this.log.warn({ instanceId: id }, 'ignoring malformed health record in Redis');
+          continue;
         }
+        const r = asRecord(parsed);
+        if (r) next.set(id, r);
       }
-      this.states = next;
+      this.records = next;
       this.lastRefreshAt = Date.now();
       this.lastRefreshOk = true;
     } catch (err) {
       this.lastRefreshOk = false;
-      this.log.warn({ err }, 'breaker states not refreshed; serving the last snapshot');
+      this.log.warn({ err: (err as Error).message }, 'health records not refreshed; serving the last copy');
     }
   }
 
@@ -65,6 +79,14 @@ export class BreakerCache {
   }
 }
 
-function isSnapshot(v: unknown): v is BreakerSnapshot {
-  return typeof v === 'object' && v !== null && typeof (v as { state?: unknown }).state === 'string';
+/** Accepts records written by any aggregator version: missing newer fields get neutral values. */
+function asRecord(v: unknown): HealthRecord | null {
+  if (typeof v !== 'object' || v === null || typeof (v as { state?: unknown }).state !== 'string') return null;
+  const r = v as Partial<HealthRecord> & Pick<HealthRecord, 'state'>;
+  return {
+    ...(r as HealthRecord),
+    cooldownUntil: typeof r.cooldownUntil === 'number' ? r.cooldownUntil : null,
+    stats: r.stats ?? null,
+    updatedAt: typeof r.updatedAt === 'number' ? r.updatedAt : 0,
+  };
 }

@@ -8,22 +8,23 @@ import {
   type ReportResultRequest,
   type Usage,
 } from '@apg/contracts';
-import { newEventId } from '@apg/platform';
+import { newEventId, type Logger } from '@apg/platform';
 import { HttpError, parseOr400 } from '../http/http-error';
 import { tenantOf } from '../http/tenant-auth';
 import type { RegistryCache } from '../instances/registry-cache';
 import type { InstanceRecord } from '../instances/instance-store';
 import type { ReportProducer } from './report-producer';
 import type { SelectionService } from './selection-service';
+import type { RoutingState } from './routing-state';
 
 /** `POST /api/gateway/select-instance` and `POST /api/gateway/report-result` (tenant-authenticated). */
-export function gatewayRoutes(deps: { selection: SelectionService; registry: RegistryCache; producer: ReportProducer; now?: () => number }): Router {
+export function gatewayRoutes(deps: { selection: SelectionService; registry: RegistryCache; producer: ReportProducer; state: RoutingState; log: Logger; now?: () => number }): Router {
   const router = Router();
   const now = deps.now ?? Date.now;
 
   router.post('/select-instance', async (req, res) => {
     const body = parseOr400(SelectInstanceRequestSchema, req.body);
-    const data = await deps.selection.select(tenantOf(res).projectId, body);
+    const data = await deps.selection.select(tenantOf(res), body);
     res.json(ok('API实例选择成功', data));
   });
 
@@ -33,7 +34,19 @@ export function gatewayRoutes(deps: { selection: SelectionService; registry: Reg
     // Another tenant's instance id behaves exactly like an unknown one: no side effect, 404.
     const instance = await deps.registry.instance(projectId, body.instanceId);
     if (!instance) throw new HttpError('NOT_FOUND', `instance not found: ${body.instanceId}`);
-    await deps.producer.send([toEvent(body, instance, now())]);
+    const event = toEvent(body, instance, now());
+    if (body.selectionId) {
+      // Settling the lease frees its in-flight slot and tells the aggregator whether this was a probe.
+      // A lease already expired (counted as a timeout) or of another instance settles nothing.
+      const lease = await deps.state.settle(body.selectionId);
+      if (lease && lease.instanceId === instance.id) event.probe = lease.probe;
+    }
+    await deps.producer.send([event]);
+    if (event.usage?.totalTokens) {
+      deps.state.addTokens(instance.id, event.usage.totalTokens, event.receivedAt ?? now()).catch((err: Error) => {
+        deps.log.warn({ err: err.message }, 'tpm counter not updated');
+      });
+    }
     res.json(ok('调用结果上报成功'));
   });
 

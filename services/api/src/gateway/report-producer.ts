@@ -1,6 +1,6 @@
 import { encodeCallResultEvent, type CallResultEvent } from '@apg/contracts';
 import type { Kafka, Logger } from '@apg/platform';
-import type { Producer } from 'kafkajs';
+import { Partitioners, type Producer } from 'kafkajs';
 import { HttpError } from '../http/http-error';
 
 /**
@@ -19,7 +19,7 @@ export class ReportProducer {
     private readonly log: Logger,
     private readonly opts: { timeoutMs: number },
   ) {
-    this.producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 2, initialRetryTime: 50, maxRetryTime: 500 } });
+    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 2, initialRetryTime: 50, maxRetryTime: 500 } });
     this.producer.on('producer.disconnect', () => {
       this.connected = false;
     });

@@ -1,97 +1,248 @@
-import { resolveBreakerConfig, isRoutable, type BreakerConfig, type BreakerSnapshot } from '@apg/core';
+import {
+  choose,
+  isRoutable,
+  isStrategyName,
+  STRATEGY_NAMES,
+  resolveBreakerConfig,
+  routingParamsOf,
+  toCandidate,
+  type BreakerConfig,
+  type Candidate,
+  type Explained,
+  type HealthRecord,
+  type SmartConfig,
+  type StrategyName,
+} from '@apg/core';
 import type { SelectInstanceRequest, SelectedInstanceDto } from '@apg/contracts';
-import { newId } from '@apg/platform';
+import { newId, type RedisKeys } from '@apg/platform';
 import { HttpError } from '../http/http-error';
-import type { RegistryCache } from '../instances/registry-cache';
 import type { InstanceRecord } from '../instances/instance-store';
+import type { RegistryCache } from '../instances/registry-cache';
 import { toInstanceDto } from '../instances/instance-dto';
 import type { BreakerCache } from './breaker-cache';
 import type { ProbePermits } from './probe-permits';
+import type { RoutingState, SelectContext } from './routing-state';
 
-type Attempt =
-  | { ok: true; instance: InstanceRecord; breaker: BreakerSnapshot }
-  | { ok: false; errorCode: 'NO_AVAILABLE_INSTANCE' | 'NO_HEALTHY_INSTANCE'; message: string };
+export interface SelectionOptions {
+  breakerDefaults: BreakerConfig;
+  smart: SmartConfig;
+  defaultStrategy: StrategyName;
+  leaseTtlMs: number;
+  affinityTtlMs: number;
+  /** Selections per API key per second; 0 = unlimited. */
+  selectRateLimit: number;
+}
+
+/** Who is selecting: the project (and its settings) and the key, from authentication. */
+export interface Selector {
+  projectId: string;
+  keyId: string;
+  defaultStrategy: StrategyName | null;
+  panicMode: boolean;
+}
+
+interface Decision {
+  instance: InstanceRecord;
+  record: HealthRecord;
+  probe: boolean;
+  identifierIndex: number;
+  panic: boolean;
+}
+
+type ExplainedGroup = { apiIdentifier: string; candidates: (Explained & { breakerState: string })[] };
 
 /**
- * Chooses an instance for one select: candidates from the in-process registry, minus OPEN breakers,
- * HALF_OPEN ones only with a probe permit, then the fallback chain in order. No Postgres on this path.
+ * One select: candidates from the in-process registry, health from the in-process records, and one
+ * Redis round trip for the rest (rate limit, affinity, in-flight, rpm/tpm). Then, per identifier of
+ * [primary, ...fallbackChain]: the affinity binding if still usable, a half-open probe if a permit is
+ * free, else the strategy's choice. No Postgres on this path.
  */
 export class SelectionService {
   private readonly rrCounters = new Map<string, number>();
 
   constructor(
     private readonly registry: RegistryCache,
-    private readonly breakers: BreakerCache,
+    private readonly health: BreakerCache,
     private readonly permits: ProbePermits,
-    private readonly breakerDefaults: BreakerConfig,
+    private readonly state: RoutingState,
+    private readonly keys: RedisKeys,
+    private readonly options: SelectionOptions,
     private readonly now: () => number = Date.now,
+    private readonly rand: () => number = Math.random,
   ) {}
 
-  async select(projectId: string, req: SelectInstanceRequest): Promise<SelectedInstanceDto> {
-    const group = await this.registry.group(projectId, req.apiType);
+  async select(who: Selector, req: SelectInstanceRequest): Promise<SelectedInstanceDto & { panic?: boolean; explain?: unknown }> {
+    const strategy = this.strategyOf(who, req);
+    const group = await this.registry.group(who.projectId, req.apiType);
     const identifiers = [req.apiIdentifier, ...(req.fallbackChain ?? [])];
-    let first: Attempt | null = null;
-    for (let i = 0; i < identifiers.length; i++) {
-      const identifier = identifiers[i]!;
-      const attempt = await this.tryIdentifier(projectId, group, identifier, req);
-      if (attempt.ok) {
-        return {
-          ...toInstanceDto(attempt.instance),
-          selectionId: newId(),
-          breakerState: attempt.breaker.state,
-          fallbackUsed: i > 0,
-          servedApiIdentifier: identifier,
-        };
+    const perIdentifier = identifiers.map((id) => this.candidatesFor(group, id, req));
+    const all = [...new Map(perIdentifier.flat().map((i) => [i.id, i])).values()];
+
+    const now = this.now();
+    const affinityKey = req.affinityKey && req.affinityType
+      ? this.keys.affinity(who.projectId, req.apiType, req.apiIdentifier, req.affinityType, req.affinityKey)
+      : null;
+    const ctx = await this.state.selectContext({ keyId: who.keyId, affinityKey, affinityTtlMs: this.options.affinityTtlMs, candidateIds: all.map((i) => i.id), now });
+    if (this.options.selectRateLimit > 0 && ctx.rate > this.options.selectRateLimit) {
+      throw new HttpError('RATE_LIMITED', `select rate limit of ${this.options.selectRateLimit}/s exceeded for this API key`, undefined, { 'Retry-After': '1' });
+    }
+
+    const candidates = perIdentifier.map((list) => list.map((inst) => this.toCandidate(inst, ctx, now)));
+    const explained: ExplainedGroup[] = [];
+    let decision: Decision | null = null;
+    let via: 'affinity' | 'probe' | 'strategy' | 'panic' = 'strategy';
+
+    if (ctx.boundInstanceId) {
+      const at = candidates.findIndex((list) => list.some((c) => c.id === ctx.boundInstanceId && isUsable(c, now)));
+      if (at >= 0) {
+        decision = this.decide(perIdentifier[at]!, ctx.boundInstanceId, now, at, false);
+        via = 'affinity';
+      } else if (req.affinityStrength === 'STRICT') {
+        throw new HttpError('AFFINITY_UNAVAILABLE', `the instance bound to ${req.affinityType}:${req.affinityKey} is unavailable and affinityStrength is STRICT`);
       }
-      first ??= attempt;
+      // PREFERRED (the default): choose afresh below and rebind to the new choice.
     }
-    if (identifiers.length > 1) {
-      throw new HttpError('FALLBACK_EXHAUSTED', `no instance available for ${req.apiIdentifier} nor any of ${identifiers.length - 1} fallback entries`);
+    for (let i = 0; i < identifiers.length && !decision; i++) {
+      const probe = await this.tryProbe(perIdentifier[i]!, candidates[i]!, now);
+      if (probe) {
+        decision = this.decide(perIdentifier[i]!, probe, now, i, true);
+        via = 'probe';
+        break;
+      }
+      const result = choose(strategy, candidates[i]!, { rand: this.rand, now, rrCounter: this.nextRr(who, req, identifiers[i]!), config: this.options.smart });
+      if (req.explain) explained.push({ apiIdentifier: identifiers[i]!, candidates: result.ranked.map((e) => ({ ...e, breakerState: this.health.get(e.id, now).state })) });
+      if (result.chosen) decision = this.decide(perIdentifier[i]!, result.chosen.id, now, i, false);
     }
-    throw new HttpError(first!.errorCode, first!.message);
+    if (!decision && who.panicMode && all.length > 0) {
+      decision = this.panic(all, now);
+      via = 'panic';
+    }
+    if (!decision) throw this.noInstance(req, identifiers, perIdentifier[0]!.length);
+
+    const selectionId = newId();
+    await this.state.recordDecision({
+      lease: { selectionId, instanceId: decision.instance.id, projectId: who.projectId, probe: decision.probe, at: now, expiresAt: now + this.options.leaseTtlMs },
+      leaseTtlMs: this.options.leaseTtlMs,
+      affinityKey,
+      bind: affinityKey !== null && ctx.boundInstanceId !== decision.instance.id,
+      affinityTtlMs: this.options.affinityTtlMs,
+    });
+    const data: SelectedInstanceDto & { panic?: boolean; explain?: unknown } = {
+      ...toInstanceDto(decision.instance),
+      selectionId,
+      breakerState: decision.record.state,
+      fallbackUsed: decision.identifierIndex > 0,
+      servedApiIdentifier: identifiers[decision.identifierIndex] ?? req.apiIdentifier,
+    };
+    if (decision.panic) data.panic = true;
+    if (req.explain) data.explain = { strategy, via, groups: explained };
+    return data;
   }
 
-  private async tryIdentifier(projectId: string, group: InstanceRecord[], identifier: string, req: SelectInstanceRequest): Promise<Attempt> {
+  private strategyOf(who: Selector, req: SelectInstanceRequest): StrategyName {
+    if (req.strategy === undefined) return who.defaultStrategy ?? this.options.defaultStrategy;
+    const s = req.strategy.toUpperCase();
+    if (!isStrategyName(s)) {
+      throw new HttpError('VALIDATION_FAILED', `unknown strategy "${req.strategy}"`, [{ field: 'strategy', message: `must be one of ${STRATEGY_NAMES.join(', ')}` }]);
+    }
+    return s;
+  }
+
+  /** The seed's candidate rule: ACTIVE, identifier or businessId matches, userId strictly equal when given. */
+  private candidatesFor(group: InstanceRecord[], identifier: string, req: SelectInstanceRequest): InstanceRecord[] {
     const userId = req.userId?.trim() ? req.userId : undefined;
     const exclude = new Set(req.excludeInstanceIds ?? []);
-    // AgentX's fallback chain holds businessIds, so an entry matches either field (as the seed did).
-    const candidates = group.filter(
+    return group.filter(
       (i) =>
         i.status === 'ACTIVE' &&
         (i.apiIdentifier === identifier || i.businessId === identifier) &&
         (userId === undefined || i.userId === userId) &&
         !exclude.has(i.id),
     );
-    if (candidates.length === 0) {
-      return { ok: false, errorCode: 'NO_AVAILABLE_INSTANCE', message: `no active instance for apiIdentifier=${identifier}, apiType=${req.apiType}` };
+  }
+
+  private toCandidate(inst: InstanceRecord, ctx: SelectContext, now: number): Candidate {
+    const record = this.health.get(inst.id, now);
+    const params = routingParamsOf(inst.routingParams);
+    const overLimit =
+      (params.rpm !== null && (ctx.rpm.get(inst.id) ?? 0) >= params.rpm) ||
+      (params.tpm !== null && (ctx.tpm.get(inst.id) ?? 0) >= params.tpm);
+    const stats = record.stats;
+    return toCandidate({
+      id: inst.id,
+      priority: params.priority,
+      weight: params.weight,
+      costPerUnit: params.costPerUnit,
+      breakerState: record.state,
+      routable: isRoutable(record, now),
+      degraded: record.degraded,
+      stats: stats
+        ? { calls: stats.calls, failures: stats.failures, successRate: stats.failureRate === null ? null : 1 - stats.failureRate, avgLatencyMs: stats.avgLatencyMs, latencyEwmaMs: stats.latencyEwmaMs }
+        : null,
+      inFlight: ctx.inflight.get(inst.id) ?? 0,
+      cooldownUntil: record.cooldownUntil,
+      overLimit,
+    });
+  }
+
+  /**
+   * A recovering instance gets its probes first: otherwise healthy peers would starve it and it would
+   * stay half-open for ever. Permits are atomic across replicas and bounded by halfOpenProbes.
+   */
+  private async tryProbe(instances: InstanceRecord[], candidates: Candidate[], now: number): Promise<string | null> {
+    for (const c of candidates) {
+      if (c.routable !== 'probe' || c.overLimit || (c.cooldownUntil !== null && c.cooldownUntil > now)) continue;
+      const inst = instances.find((i) => i.id === c.id)!;
+      const cfg = this.configFor(inst);
+      const record = this.health.get(c.id, now);
+      if (await this.permits.tryAcquire(c.id, record.since, cfg.halfOpenProbes, cfg.maxOpenDurationMs + this.options.leaseTtlMs * 2)) return c.id;
     }
-    const now = this.now();
-    const healthy: { instance: InstanceRecord; breaker: BreakerSnapshot }[] = [];
-    const probing: { instance: InstanceRecord; breaker: BreakerSnapshot }[] = [];
-    for (const instance of candidates) {
-      const breaker = this.breakers.get(instance.id, now);
-      const routable = isRoutable(breaker, now);
-      if (routable === 'yes') healthy.push({ instance, breaker });
-      else if (routable === 'probe') probing.push({ instance, breaker });
+    return null;
+  }
+
+  private decide(instances: InstanceRecord[], id: string, now: number, identifierIndex: number, probe: boolean): Decision {
+    return { instance: instances.find((i) => i.id === id)!, record: this.health.get(id, now), probe, identifierIndex, panic: false };
+  }
+
+  /**
+   * Panic mode (opt-in per project, Envoy's idea): when nothing is selectable, serve the least-bad
+   * instance rather than nothing — never a FORCED_OPEN one (an admin took it out on purpose). Least
+   * bad = lowest window failure rate, then the breaker that reopens soonest.
+   */
+  private panic(all: InstanceRecord[], now: number): Decision | null {
+    const ranked = all
+      .map((instance) => ({ instance, record: this.health.get(instance.id, now) }))
+      .filter((x) => x.record.state !== 'FORCED_OPEN')
+      .sort((a, b) => (a.record.stats?.failureRate ?? 0) - (b.record.stats?.failureRate ?? 0) || (a.record.openUntil ?? 0) - (b.record.openUntil ?? 0));
+    const best = ranked[0];
+    return best ? { ...best, probe: false, identifierIndex: 0, panic: true } : null;
+  }
+
+  private noInstance(req: SelectInstanceRequest, identifiers: string[], primaryCandidates: number): HttpError {
+    if (identifiers.length > 1) {
+      return new HttpError('FALLBACK_EXHAUSTED', `no instance available for ${req.apiIdentifier} nor any of its ${identifiers.length - 1} fallback entries`);
     }
-    // A recovering instance gets its probes first: otherwise healthy peers would starve it and it
-    // would stay half-open for ever. Permits are bounded, so this costs at most `halfOpenProbes` calls.
-    for (const p of probing) {
-      const cfg = this.configFor(p.instance);
-      const ttl = cfg.openDurationMs + 120_000;
-      if (await this.permits.tryAcquire(p.instance.id, p.breaker.since, cfg.halfOpenProbes, ttl)) return { ok: true, ...p };
+    if (primaryCandidates === 0) {
+      return new HttpError('NO_AVAILABLE_INSTANCE', `no active instance for apiIdentifier=${req.apiIdentifier}, apiType=${req.apiType}`);
     }
-    if (healthy.length === 0) {
-      return { ok: false, errorCode: 'NO_HEALTHY_INSTANCE', message: `all instances for apiIdentifier=${identifier} are unavailable or circuit-open` };
-    }
-    const key = `${projectId}|${req.apiType}|${identifier}|${userId ?? ''}`;
+    return new HttpError('NO_HEALTHY_INSTANCE', `all instances for apiIdentifier=${req.apiIdentifier} are unavailable, circuit-open, cooling down or over their limits`);
+  }
+
+  private nextRr(who: Selector, req: SelectInstanceRequest, identifier: string): number {
+    const key = `${who.projectId}|${req.apiType}|${identifier}|${req.userId ?? ''}`;
     const n = this.rrCounters.get(key) ?? 0;
     this.rrCounters.set(key, (n + 1) % 1_000_000_007);
-    return { ok: true, ...healthy[n % healthy.length]! };
+    return n;
   }
 
   private configFor(instance: InstanceRecord): BreakerConfig {
     const override = instance.routingParams['breaker'];
-    return resolveBreakerConfig(this.breakerDefaults, typeof override === 'object' && override !== null ? override : undefined).config;
+    return resolveBreakerConfig(this.options.breakerDefaults, typeof override === 'object' && override !== null ? (override as Partial<BreakerConfig>) : undefined).config;
   }
+}
+
+
+/** A bound instance is kept only while plainly selectable: routable, not cooling, not over its limits. */
+function isUsable(c: Candidate, now: number): boolean {
+  return c.routable === 'yes' && !c.overLimit && (c.cooldownUntil === null || c.cooldownUntil <= now);
 }

@@ -35,6 +35,21 @@ function fromBodyParser(err: { type?: string; status?: number; message?: string 
   }
 }
 
+/**
+ * Postgres refusing a value that passed the schemas: a NUL character in text or JSON (22021, 22P05)
+ * or a value longer than its column (22001). That is the client's input, so a 400, not a 500.
+ */
+const PG_BAD_INPUT: Record<string, string> = {
+  '22021': 'a text value contains a character that cannot be stored (NUL)',
+  '22P05': 'a JSON value contains a character that cannot be stored (\\u0000)',
+  '22001': 'a value is longer than its field allows',
+};
+
+function fromPostgres(err: { code?: unknown }): HttpError | null {
+  const message = typeof err.code === 'string' ? PG_BAD_INPUT[err.code] : undefined;
+  return message ? new HttpError('VALIDATION_FAILED', message) : null;
+}
+
 /** The one place errors become responses: HTTP status = envelope code, plus a stable errorCode. */
 export function errorMiddleware(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
@@ -42,6 +57,8 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     if (err instanceof HttpError) return send(res, err);
     const parsed = fromBodyParser(err as { type?: string });
     if (parsed) return send(res, parsed);
+    const rejected = fromPostgres(err as { code?: unknown });
+    if (rejected) return send(res, rejected);
     const status = (err as { status?: number }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return send(res, new HttpError('VALIDATION_FAILED', (err as Error).message));

@@ -36,3 +36,11 @@ export function parseOr400<S extends z.ZodType>(schema: S, input: unknown): z.in
   if (!result.success) throw validationError(result.error);
   return result.data;
 }
+
+const ID_FORMAT = /^[0-9a-f]{32}$/;
+
+/** A path id that cannot be an id names nothing: 404 at once, without a query. */
+export function idOr404(raw: string | undefined, what: string): string {
+  if (raw === undefined || !ID_FORMAT.test(raw)) throw notFound(`${what} ${raw ?? ''}`.trim());
+  return raw;
+}

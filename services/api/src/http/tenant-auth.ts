@@ -1,4 +1,5 @@
 import type { RequestHandler, Request, Response } from 'express';
+import { isStrategyName, type StrategyName } from '@apg/core';
 import { hashApiKey } from '../apikeys/api-key';
 import type { KeyCache } from '../apikeys/key-cache';
 import { HttpError } from './http-error';
@@ -7,6 +8,8 @@ import { HttpError } from './http-error';
 export interface Tenant {
   projectId: string;
   keyId: string;
+  defaultStrategy: StrategyName | null;
+  panicMode: boolean;
 }
 
 /** api-key header, then `apiKey` query parameter, then `Authorization: Bearer` (the seed's order). */
@@ -38,7 +41,12 @@ export function tenantAuth(keys: KeyCache, now: () => number = Date.now): Reques
     }
     if (!auth.projectId) throw new HttpError('FORBIDDEN', 'API key is not linked to a project');
     if (auth.projectStatus !== 'ACTIVE') throw new HttpError('FORBIDDEN', 'project is inactive');
-    res.locals['tenant'] = { projectId: auth.projectId, keyId: auth.keyId } satisfies Tenant;
+    res.locals['tenant'] = {
+      projectId: auth.projectId,
+      keyId: auth.keyId,
+      defaultStrategy: isStrategyName(auth.defaultStrategy) ? auth.defaultStrategy : null,
+      panicMode: auth.panicMode,
+    } satisfies Tenant;
     next();
   };
 }

@@ -1,11 +1,21 @@
-import { Router } from 'express';
-import { InstanceBatchCreateRequestSchema, InstanceCreateRequestSchema, ok, type InstanceCreateRequest } from '@apg/contracts';
+import { Router, type Request } from 'express';
+import {
+  InstanceBatchCreateRequestSchema,
+  InstanceBatchDeleteRequestSchema,
+  InstanceCreateRequestSchema,
+  InstancePathSchema,
+  InstanceUpdateRequestSchema,
+  ok,
+  type InstanceCreateRequest,
+  type InstanceStatus,
+} from '@apg/contracts';
 import { newId } from '@apg/platform';
-import { HttpError, parseOr400 } from '../http/http-error';
+import type { BreakerStateStore } from '../gateway/breaker-state-store';
+import { HttpError, notFound, parseOr400 } from '../http/http-error';
 import { tenantOf } from '../http/tenant-auth';
 import type { Notifier } from '../notifier';
 import { toInstanceDto } from './instance-dto';
-import type { InstanceInput, InstanceStore } from './instance-store';
+import type { InstanceInput, InstancePatch, InstanceStore } from './instance-store';
 
 const toInput = (projectId: string, r: InstanceCreateRequest): InstanceInput => ({
   id: newId(),
@@ -18,8 +28,22 @@ const toInput = (projectId: string, r: InstanceCreateRequest): InstanceInput => 
   metadata: r.metadata ?? null,
 });
 
-/** `/api/instances/**` (tenant-authenticated): registration, idempotent on project + apiType + businessId. */
-export function instanceRoutes(deps: { instances: InstanceStore; notifier: Notifier }): Router {
+/** `/{apiType}/{businessId}` of the path; a bad apiType is a 400 VALIDATION_FAILED. */
+const pathOf = (req: Request) => parseOr400(InstancePathSchema, req.params);
+const missing = (p: { apiType: string; businessId: string }) => notFound(`instance ${p.apiType}/${p.businessId}`);
+
+const STATUS_ACTIONS: { action: string; status: InstanceStatus; message: string }[] = [
+  { action: 'activate', status: 'ACTIVE', message: 'API实例激活成功' },
+  { action: 'deactivate', status: 'INACTIVE', message: 'API实例停用成功' },
+  { action: 'deprecate', status: 'DEPRECATED', message: 'API实例标记为已弃用成功' },
+];
+
+/**
+ * `/api/instances/**` (tenant-authenticated): registration (idempotent on project + apiType +
+ * businessId), update, status changes and deletes. Every write announces
+ * `{kind:'instances', projectId}` so the registry caches of all replicas drop the project.
+ */
+export function instanceRoutes(deps: { instances: InstanceStore; notifier: Notifier; breakerStates: BreakerStateStore }): Router {
   const router = Router();
   const changed = (projectId: string) => deps.notifier.publishRegistryChange({ kind: 'instances', projectId });
 
@@ -52,6 +76,55 @@ export function instanceRoutes(deps: { instances: InstanceStore; notifier: Notif
     // Like the seed, `data` lists the instances this call created; existing ones were updated in place.
     res.json(ok('批量API实例创建成功', results.filter((r) => r.created).map((r) => toInstanceDto(r.record))));
   });
+
+  // Declared before `/:apiType/:businessId`, although the segment counts already keep them apart.
+  router.delete('/batch', async (req, res) => {
+    const body = parseOr400(InstanceBatchDeleteRequestSchema, req.body);
+    const { projectId } = tenantOf(res);
+    const ids = await deps.instances.deleteByKeys(projectId, body.instances);
+    if (ids.length > 0) {
+      await changed(projectId);
+      await deps.breakerStates.remove(ids);
+    }
+    res.json(ok('批量API实例删除成功', ids.length));
+  });
+
+  router.put('/:apiType/:businessId', async (req, res) => {
+    const path = pathOf(req);
+    const body = parseOr400(InstanceUpdateRequestSchema, req.body);
+    const { projectId } = tenantOf(res);
+    const patch: InstancePatch = { apiIdentifier: body.apiIdentifier };
+    if (body.userId != null) patch.userId = body.userId;
+    if (body.routingParams != null) patch.routingParams = body.routingParams;
+    if (body.metadata != null) patch.metadata = body.metadata;
+    const record = await deps.instances.update(projectId, path.apiType, path.businessId, patch);
+    if (!record) throw missing(path);
+    await changed(projectId);
+    res.json(ok('API实例更新成功', toInstanceDto(record)));
+  });
+
+  // The seed answered 200 whether or not the row existed; a 404 is truthful and AgentX ignores it.
+  router.delete('/:apiType/:businessId', async (req, res) => {
+    const path = pathOf(req);
+    const { projectId } = tenantOf(res);
+    const ids = await deps.instances.deleteByKeys(projectId, [path]);
+    if (ids.length === 0) throw missing(path);
+    await changed(projectId);
+    await deps.breakerStates.remove(ids);
+    res.json(ok('API实例删除成功'));
+  });
+
+  for (const { action, status, message } of STATUS_ACTIONS) {
+    // AgentX posts these with `Content-Type: application/json` and an empty body: no body is read.
+    router.post(`/:apiType/:businessId/${action}`, async (req, res) => {
+      const path = pathOf(req);
+      const { projectId } = tenantOf(res);
+      const record = await deps.instances.setStatus(projectId, path.apiType, path.businessId, status);
+      if (!record) throw missing(path);
+      await changed(projectId);
+      res.json(ok(message, toInstanceDto(record)));
+    });
+  }
 
   return router;
 }

@@ -1,4 +1,4 @@
-import type { ApiType, InstanceStatus } from '@apg/contracts';
+import type { ApiType, InstanceKey, InstanceStatus } from '@apg/contracts';
 import type { Db, Queryable } from '@apg/platform';
 
 export interface InstanceRecord {
@@ -26,7 +26,15 @@ export interface InstanceInput {
   metadata: Record<string, unknown> | null;
 }
 
-interface InstanceRow {
+/** What `PUT /api/instances/{apiType}/{businessId}` may change; absent fields are kept. */
+export interface InstancePatch {
+  apiIdentifier: string;
+  userId?: string;
+  routingParams?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+}
+
+export interface InstanceRow {
   id: string;
   project_id: string;
   user_id: string | null;
@@ -41,7 +49,7 @@ interface InstanceRow {
   inserted?: boolean;
 }
 
-const COLUMNS = 'id, project_id, user_id, api_identifier, api_type, business_id, routing_params, status, metadata, created_at, updated_at';
+export const INSTANCE_COLUMNS = 'id, project_id, user_id, api_identifier, api_type, business_id, routing_params, status, metadata, created_at, updated_at';
 export const toInstance = (r: InstanceRow): InstanceRecord => ({
   id: r.id,
   projectId: r.project_id,
@@ -81,7 +89,7 @@ export class InstanceStore {
          routing_params = CASE WHEN $2::jsonb ? EXCLUDED.business_id THEN EXCLUDED.routing_params ELSE api_instances.routing_params END,
          metadata = CASE WHEN $3::jsonb ? EXCLUDED.business_id THEN EXCLUDED.metadata ELSE api_instances.metadata END,
          updated_at = now()
-       RETURNING ${COLUMNS}, (xmax = 0) AS inserted`,
+       RETURNING ${INSTANCE_COLUMNS}, (xmax = 0) AS inserted`,
       [
         JSON.stringify(items.map((i) => ({
           id: i.id, project_id: i.projectId, user_id: i.userId, api_identifier: i.apiIdentifier,
@@ -97,7 +105,7 @@ export class InstanceStore {
 
   async findById(projectId: string, id: string): Promise<InstanceRecord | null> {
     const { rows } = await this.db.query<InstanceRow>(
-      'instance.by_id', `SELECT ${COLUMNS} FROM api_instances WHERE project_id = $1 AND id = $2`, [projectId, id]);
+      'instance.by_id', `SELECT ${INSTANCE_COLUMNS} FROM api_instances WHERE project_id = $1 AND id = $2`, [projectId, id]);
     return rows[0] ? toInstance(rows[0]) : null;
   }
 
@@ -105,7 +113,7 @@ export class InstanceStore {
   async listByProjectAndType(projectId: string, apiType: ApiType): Promise<InstanceRecord[]> {
     const { rows } = await this.db.query<InstanceRow>(
       'instance.by_project_type',
-      `SELECT ${COLUMNS} FROM api_instances WHERE project_id = $1 AND api_type = $2 ORDER BY created_at, id`,
+      `SELECT ${INSTANCE_COLUMNS} FROM api_instances WHERE project_id = $1 AND api_type = $2 ORDER BY created_at, id`,
       [projectId, apiType],
     );
     return rows.map(toInstance);
@@ -114,9 +122,63 @@ export class InstanceStore {
   async findByBusinessId(projectId: string, apiType: ApiType, businessId: string): Promise<InstanceRecord | null> {
     const { rows } = await this.db.query<InstanceRow>(
       'instance.by_business_id',
-      `SELECT ${COLUMNS} FROM api_instances WHERE project_id = $1 AND api_type = $2 AND business_id = $3`,
+      `SELECT ${INSTANCE_COLUMNS} FROM api_instances WHERE project_id = $1 AND api_type = $2 AND business_id = $3`,
       [projectId, apiType, businessId],
     );
     return rows[0] ? toInstance(rows[0]) : null;
+  }
+
+  /** Applies a patch; the status is left alone (the seed re-activated on every update). */
+  async update(projectId: string, apiType: ApiType, businessId: string, patch: InstancePatch): Promise<InstanceRecord | null> {
+    const { rows } = await this.db.query<InstanceRow>(
+      'instance.update',
+      `UPDATE api_instances SET
+         api_identifier = $4,
+         user_id        = COALESCE($5, user_id),
+         routing_params = COALESCE($6::jsonb, routing_params),
+         metadata       = COALESCE($7::jsonb, metadata),
+         updated_at     = now()
+       WHERE project_id = $1 AND api_type = $2 AND business_id = $3
+       RETURNING ${INSTANCE_COLUMNS}`,
+      [
+        projectId, apiType, businessId, patch.apiIdentifier, patch.userId ?? null,
+        patch.routingParams ? JSON.stringify(patch.routingParams) : null,
+        patch.metadata ? JSON.stringify(patch.metadata) : null,
+      ],
+    );
+    return rows[0] ? toInstance(rows[0]) : null;
+  }
+
+  /** activate / deactivate / deprecate; `updated_at` moves too (the seed kept the old value). */
+  async setStatus(projectId: string, apiType: ApiType, businessId: string, status: InstanceStatus): Promise<InstanceRecord | null> {
+    const { rows } = await this.db.query<InstanceRow>(
+      'instance.set_status',
+      `UPDATE api_instances SET status = $4, updated_at = now()
+       WHERE project_id = $1 AND api_type = $2 AND business_id = $3
+       RETURNING ${INSTANCE_COLUMNS}`,
+      [projectId, apiType, businessId, status],
+    );
+    return rows[0] ? toInstance(rows[0]) : null;
+  }
+
+  /** Deletes the instances of the project matching any of `keys`, in one statement; returns their ids. */
+  async deleteByKeys(projectId: string, keys: InstanceKey[]): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const { rows } = await this.db.query<{ id: string }>(
+      'instance.delete_by_keys',
+      `DELETE FROM api_instances i
+        USING jsonb_to_recordset($2::jsonb) AS x(api_type text, business_id text)
+        WHERE i.project_id = $1 AND i.api_type = x.api_type AND i.business_id = x.business_id
+        RETURNING i.id`,
+      [projectId, JSON.stringify(keys.map((k) => ({ api_type: k.apiType, business_id: k.businessId })))],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Deletes every instance of a project (project deletion, inside its transaction); returns their ids. */
+  async deleteAllOfProject(projectId: string, on?: Queryable): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      'instance.delete_all_of_project', 'DELETE FROM api_instances WHERE project_id = $1 RETURNING id', [projectId], on);
+    return rows.map((r) => r.id);
   }
 }

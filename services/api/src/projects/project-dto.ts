@@ -1,15 +1,16 @@
+import type { ProjectDto } from '@apg/contracts';
 import type { ProjectRecord } from './project-store';
 
 /** The seed's ProjectDTO, minus the plaintext key (fault 3): only a prefix is ever shown again. */
-export function toProjectDto(p: ProjectRecord, keyPrefix: string | null) {
-  const dto: Record<string, unknown> = {
+export function toProjectDto(p: ProjectRecord, keyPrefix: string | null): ProjectDto {
+  const dto: ProjectDto = {
     id: p.id,
     name: p.name,
     status: p.status,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
   };
-  if (p.description !== null) dto['description'] = p.description;
-  if (keyPrefix !== null) dto['apiKeyPrefix'] = keyPrefix;
+  if (p.description !== null) dto.description = p.description;
+  if (keyPrefix !== null) dto.apiKeyPrefix = keyPrefix;
   return dto;
 }

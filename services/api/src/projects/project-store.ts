@@ -22,6 +22,23 @@ interface ProjectRow {
 }
 
 const COLUMNS = 'id, name, description, api_key_id, status, created_at, updated_at';
+const QUALIFIED = COLUMNS.split(', ').map((c) => `p.${c}`).join(', ');
+
+/** A project with the display prefix of its key (the plaintext is never stored). */
+export interface ProjectWithKey {
+  project: ProjectRecord;
+  keyPrefix: string | null;
+}
+
+/** Filters of {@link ProjectStore.findWithKeys}; all optional, combined with AND. */
+export interface ProjectFilter {
+  id?: string;
+  status?: ProjectStatus;
+  /** Case-insensitive substring of the name; `%` and `_` match themselves. */
+  nameContains?: string;
+}
+
+const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 const toRecord = (r: ProjectRow): ProjectRecord => ({
   id: r.id,
   name: r.name,
@@ -66,5 +83,39 @@ export class ProjectStore {
   async delete(id: string, on?: Queryable): Promise<ProjectRecord | null> {
     const { rows } = await this.db.query<ProjectRow>('project.delete', `DELETE FROM projects WHERE id = $1 RETURNING ${COLUMNS}`, [id], on);
     return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** Projects with their key prefix in one join, newest first. */
+  async findWithKeys(filter: ProjectFilter = {}): Promise<ProjectWithKey[]> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const add = (sql: (n: number) => string, value: unknown) => {
+      values.push(value);
+      where.push(sql(values.length));
+    };
+    if (filter.id !== undefined) add((n) => `p.id = $${n}`, filter.id);
+    if (filter.status !== undefined) add((n) => `p.status = $${n}`, filter.status);
+    if (filter.nameContains !== undefined) add((n) => `p.name ILIKE $${n}`, `%${likeLiteral(filter.nameContains)}%`);
+    const { rows } = await this.db.query<ProjectRow & { key_prefix: string | null }>(
+      'project.with_keys',
+      `SELECT ${QUALIFIED}, k.key_prefix
+         FROM projects p LEFT JOIN api_keys k ON k.id = p.api_key_id
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY p.created_at DESC, p.id`,
+      values,
+    );
+    return rows.map((r) => ({ project: toRecord(r), keyPrefix: r.key_prefix }));
+  }
+
+  async setStatus(id: string, status: ProjectStatus): Promise<ProjectRecord | null> {
+    const { rows } = await this.db.query<ProjectRow>(
+      'project.set_status', `UPDATE projects SET status = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id, status]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async countByStatus(): Promise<Map<string, number>> {
+    const { rows } = await this.db.query<{ status: string; n: number }>(
+      'project.count_by_status', 'SELECT status, count(*)::int AS n FROM projects GROUP BY status');
+    return new Map(rows.map((r) => [r.status, r.n]));
   }
 }

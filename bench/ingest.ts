@@ -1,0 +1,250 @@
+// `npm run bench:ingest [-- --events 200000 --rate 20000 ...]`: Kafka → Postgres ingestion benchmark.
+//
+// 1. backlog: N events (plus a share of redelivered copies) are produced first, then the ingestor starts
+//    as a child process (`node services/ingestor/dist/main.js`) and drains them: sustained events/s.
+// 2. live: more events are produced at a fixed rate while the ingestor runs; a sample of them is
+//    polled for until its row is visible: freshness (producer ack → row committed) p50/p99.
+// 3. check: every event exactly once in call_results and in the rollups: lost / duplicated.
+// Everything it creates (database apg_bench_*, topics, consumer group) is removed at the end.
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { Partitioners, type Producer } from 'kafkajs';
+import { CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts';
+import { createKafka, createLogger, ensureTopics, newId, type Db } from '@apg/platform';
+import { createBenchDatabase, ensureBroker, fmt, percentile, sleep, startChild, type ChildService } from './bench-kit';
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '200000' },
+    'live-events': { type: 'string' },
+    rate: { type: 'string', default: '20000' },
+    instances: { type: 'string', default: '60' },
+    partitions: { type: 'string', default: '6' },
+    'dup-rate': { type: 'string', default: '0.01' },
+    'sample-every': { type: 'string', default: '50' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const num = (name: keyof typeof args): number => {
+  const v = Number(args[name]);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a number >= 0`);
+  return v;
+};
+const EVENTS = num('events');
+const LIVE_EVENTS = args['live-events'] === undefined ? Math.round(EVENTS / 2) : num('live-events');
+const RATE = num('rate');
+const INSTANCES = Math.max(1, num('instances'));
+const PARTITIONS = Math.max(1, num('partitions'));
+const DUP_RATE = num('dup-rate');
+const SAMPLE_EVERY = Math.max(1, num('sample-every'));
+const CHUNK = 500;
+
+interface Instance {
+  id: string;
+  projectId: string;
+  businessId: string;
+}
+
+const ERRORS = ['TIMEOUT', 'UPSTREAM_5XX', 'RATE_LIMITED', 'CLIENT_4XX'] as const;
+
+/** A plausible call: 95 % success, log-normal-ish latency with a slow tail, token usage, some error classes. */
+function makeEvent(inst: Instance, now: number): CallResultEvent {
+  const success = Math.random() >= 0.05;
+  const latencyMs = Math.round(Math.exp(4 + Math.random() * 3) + (Math.random() < 0.01 ? 6000 : 0));
+  const prompt = Math.floor(Math.random() * 2000);
+  const completion = Math.floor(Math.random() * 500);
+  return {
+    eventId: randomUUID(),
+    schemaVersion: CALL_RESULT_SCHEMA_VERSION,
+    projectId: inst.projectId,
+    instanceId: inst.id,
+    apiIdentifier: 'gpt4o',
+    apiType: 'MODEL',
+    businessId: inst.businessId,
+    success,
+    latencyMs,
+    statusCode: success ? 200 : 500,
+    ...(success ? {} : { errorType: ERRORS[Math.floor(Math.random() * ERRORS.length)]!, errorMessage: 'upstream said no' }),
+    usage: { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion, cost: (prompt + completion) * 0.000002 },
+    callTimestamp: now,
+    receivedAt: now,
+  };
+}
+
+async function registerInstances(db: Db): Promise<Instance[]> {
+  const projects = [newId(), newId(), newId()];
+  const instances: Instance[] = Array.from({ length: INSTANCES }, (_, i) => ({ id: newId(), projectId: projects[i % projects.length]!, businessId: `bench-${i}` }));
+  await db.query('bench.projects', `INSERT INTO projects (id, name) SELECT id, 'bench-' || id FROM unnest($1::text[]) AS id`, [projects]);
+  await db.query(
+    'bench.instances',
+    `INSERT INTO api_instances (id, project_id, api_identifier, api_type, business_id)
+     SELECT i, p, 'gpt4o', 'MODEL', b FROM unnest($1::text[], $2::text[], $3::text[]) AS x(i, p, b)`,
+    [instances.map((i) => i.id), instances.map((i) => i.projectId), instances.map((i) => i.businessId)],
+  );
+  return instances;
+}
+
+/**
+ * Produces `count` events (plus `DUP_RATE` redelivered copies of some of them) in chunks, at `rate`
+ * events/s (0 = as fast as the broker takes them), a few sends in flight. `onAck` sees one sampled
+ * event id per SAMPLE_EVERY events with the time its chunk was acknowledged by the broker.
+ */
+async function produce(producer: Producer, topic: string, instances: Instance[], count: number, rate: number, onAck?: (eventId: string, at: number) => void): Promise<{ messages: number; seconds: number }> {
+  const started = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  let messages = 0;
+  let seq = 0;
+  for (let sent = 0; sent < count; sent += CHUNK) {
+    if (rate > 0) {
+      const due = started + (sent / rate) * 1000;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+    }
+    const now = Date.now();
+    const batch: { key: string; value: string }[] = [];
+    const samples: string[] = [];
+    for (let k = 0; k < Math.min(CHUNK, count - sent); k++) {
+      const event = makeEvent(instances[seq++ % instances.length]!, now);
+      const value = JSON.stringify(event);
+      batch.push({ key: event.instanceId, value });
+      if (Math.random() < DUP_RATE) batch.push({ key: event.instanceId, value });
+      if (seq % SAMPLE_EVERY === 0) samples.push(event.eventId);
+    }
+    messages += batch.length;
+    const p = producer.send({ topic, acks: -1, messages: batch }).then(() => {
+      const at = performance.now();
+      for (const s of samples) onAck?.(s, at);
+    });
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    if (inFlight.size >= 8) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  return { messages, seconds: (performance.now() - started) / 1000 };
+}
+
+async function countRows(db: Db): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('bench.count', 'SELECT count(*)::int AS n FROM call_results');
+  return rows[0]!.n;
+}
+
+async function main(): Promise<void> {
+  const broker = ensureBroker();
+  const bench = await createBenchDatabase();
+  const log = createLogger('bench', 'warn');
+  const kafka = createKafka({ brokers: broker.brokers, clientId: 'apg-bench', logger: log });
+  const id = bench.name.replace('apg_bench_', '');
+  const topic = `apg.bench.call-results.${id}`;
+  const dlqTopic = `apg.bench.call-results.dlq.${id}`;
+  const group = `apg-bench-ingestor-${id}`;
+  let ingestor: ChildService | null = null;
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  console.log(`bench: database ${bench.name}, topic ${topic} (${PARTITIONS} partitions), ${INSTANCES} instances`);
+  try {
+    await ensureTopics(kafka, [{ topic, numPartitions: PARTITIONS }, { topic: dlqTopic, numPartitions: 1 }]);
+    const instances = await registerInstances(bench.db);
+    await producer.connect();
+
+    // 1. Backlog.
+    const pre = await produce(producer, topic, instances, EVENTS, 0);
+    console.log(`backlog: produced ${fmt(pre.messages)} messages (${fmt(EVENTS)} events + ${fmt(pre.messages - EVENTS)} redelivered copies) in ${pre.seconds.toFixed(1)} s`);
+    ingestor = startChild('services/ingestor/dist/main.js', {
+      DATABASE_URL: bench.url,
+      KAFKA_BROKERS: broker.brokers.join(','),
+      KAFKA_TOPIC_CALL_RESULTS: topic,
+      KAFKA_TOPIC_DLQ: dlqTopic,
+      KAFKA_GROUP_INGESTOR: group,
+      KAFKA_TOPIC_PARTITIONS: String(PARTITIONS),
+      INGESTOR_PORT: '0',
+      LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+    });
+    const child = ingestor;
+    let first: { t: number; n: number; cpu: number } | null = null;
+    let last = { t: 0, n: 0, cpu: 0 };
+    const deadline = Date.now() + 30_000 + EVENTS; // a generous 1 ms per event on top of start-up
+    for (;;) {
+      const n = await countRows(bench.db);
+      const t = performance.now();
+      if (n > 0 && !first) first = { t, n, cpu: child.cpuSeconds() };
+      if (n >= EVENTS) {
+        last = { t, n, cpu: child.cpuSeconds() };
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`backlog not drained: ${n} of ${EVENTS} rows`);
+      await sleep(50);
+    }
+    const drained = first && last.t > first.t ? (last.n - first.n) / ((last.t - first.t) / 1000) : Number.NaN;
+    const cpuPer10k = first ? ((last.cpu - first.cpu) / Math.max(1, last.n - first.n)) * 10_000 : Number.NaN;
+    console.log(`backlog: drained at ${fmt(drained)} events/s (ingestor CPU ${cpuPer10k.toFixed(2)} s per 10k events)`);
+
+    // 2. Live, with freshness sampled.
+    const pending = new Map<string, number>();
+    const freshness: number[] = [];
+    let producing = true;
+    const poller = (async () => {
+      while (producing || pending.size > 0) {
+        if (pending.size > 0) {
+          const ids = [...pending.keys()];
+          const { rows } = await bench.db.query<{ id: string }>('bench.visible', 'SELECT event_id::text AS id FROM call_results WHERE event_id = ANY($1::uuid[])', [ids]);
+          const now = performance.now();
+          for (const r of rows) {
+            freshness.push(Math.max(0, now - pending.get(r.id)!));
+            pending.delete(r.id);
+          }
+        }
+        await sleep(10);
+      }
+    })();
+    const live = await produce(producer, topic, instances, LIVE_EVENTS, RATE, (eventId, at) => pending.set(eventId, at));
+    producing = false;
+    await Promise.race([poller, sleep(60_000).then(() => { throw new Error(`${pending.size} sampled events never became visible`); })]);
+    console.log(`live: produced ${fmt(live.messages)} messages at ${fmt(live.messages / live.seconds)}/s; freshness p50 ${percentile(freshness, 50).toFixed(0)} ms, p99 ${percentile(freshness, 99).toFixed(0)} ms, max ${percentile(freshness, 100).toFixed(0)} ms (${freshness.length} samples, polled every ~10 ms)`);
+
+    // 3. Exactly once?
+    const expected = EVENTS + LIVE_EVENTS;
+    await waitForRows(bench.db, expected, 30_000);
+    await sleep(1000); // anything still in flight (a late duplicate) would show up now
+    const { rows } = await bench.db.query<{ rows: number; distinct: number; rollup: number }>(
+      'bench.check',
+      `SELECT (SELECT count(*) FROM call_results)::int AS rows,
+              (SELECT count(DISTINCT event_id) FROM call_results)::int AS distinct,
+              (SELECT coalesce(sum(calls), 0) FROM call_rollups_minute)::int AS rollup`,
+    );
+    const check = rows[0]!;
+    const lost = expected - check.distinct;
+    const duplicated = check.rows - check.distinct;
+    console.log(`check: ${fmt(check.rows)} rows, ${fmt(check.distinct)} distinct, rollups count ${fmt(check.rollup)} (expected ${fmt(expected)})`);
+    if (check.rollup !== check.distinct) console.log(`check: ROLLUP MISMATCH ${check.rollup} != ${check.distinct}`);
+    console.log(`ingest: ${Math.round(drained)} events/s, freshness p99 ${Math.round(percentile(freshness, 99))} ms, lost ${lost}, duplicated ${duplicated}`);
+    if (lost !== 0 || duplicated !== 0 || check.rollup !== check.distinct) process.exitCode = 1;
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    const code = await ingestor?.stop();
+    if (code !== undefined && code !== 0) console.error(`bench: the ingestor exited with ${code}`);
+    if (!args.keep) {
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [topic, dlqTopic] }).catch(() => undefined);
+      await admin.deleteGroups([group]).catch(() => undefined);
+      await admin.disconnect();
+      await bench.drop();
+    } else {
+      await bench.db.close();
+      console.log(`bench: kept database ${bench.name}, topic ${topic}, group ${group}`);
+    }
+    broker.release();
+  }
+}
+
+async function waitForRows(db: Db, n: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await countRows(db)) < n) {
+    if (Date.now() > deadline) return;
+    await sleep(50);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error('bench: failed:', err);
+  process.exit(1);
+});

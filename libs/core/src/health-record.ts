@@ -1,0 +1,25 @@
+import type { BreakerSnapshot } from './breaker.js';
+
+/** The window figures the api routes with (a summary of the aggregator's sliding window). */
+export interface PublishedStats {
+  calls: number;
+  failures: number;
+  slowCalls: number;
+  /** failures / calls over the window; `null` with no calls. */
+  failureRate: number | null;
+  avgLatencyMs: number | null;
+  latencyEwmaMs: number | null;
+}
+
+/**
+ * What the aggregator publishes per instance (Redis hash `<prefix>breaker-states`, field = instance id,
+ * and the `<prefix>events:breaker` channel as `{records: {[id]: HealthRecord}}`), and what every api
+ * replica keeps in process to decide with.
+ */
+export interface HealthRecord extends BreakerSnapshot {
+  /** Rate-limited by the upstream (429 + retry-after): not selectable until then, health unaffected. */
+  cooldownUntil: number | null;
+  stats: PublishedStats | null;
+  /** When the aggregator wrote this record. */
+  updatedAt: number;
+}

@@ -1,0 +1,79 @@
+import { CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts';
+import { newEventId, type Logger } from '@apg/platform';
+import type { RegistryCache } from '../instances/registry-cache';
+import type { ReportProducer } from './report-producer';
+import type { Lease, RoutingState } from './routing-state';
+
+/**
+ * Expires decision leases nobody reported: each becomes a TIMEOUT outcome on the event topic, so a
+ * lookaside gateway can never stay half-open for ever (a probe that never reports) or leak in-flight
+ * counts. Any replica may sweep; the Lua claim makes each lease expire exactly once.
+ */
+export class LeaseSweeper {
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+
+  constructor(
+    private readonly state: RoutingState,
+    private readonly registry: RegistryCache,
+    private readonly producer: ReportProducer,
+    private readonly log: Logger,
+    private readonly opts: { intervalMs: number; leaseTtlMs: number; batch: number; now?: () => number },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.sweep(), this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One pass; returns how many leases expired. Exposed for tests. */
+  async sweep(): Promise<number> {
+    if (this.running || !this.producer.isConnected()) return 0;
+    this.running = true;
+    try {
+      const leases = await this.state.sweepExpired((this.opts.now ?? Date.now)(), this.opts.batch);
+      if (leases.length === 0) return 0;
+      const events = (await Promise.all(leases.map((l) => this.toEvent(l)))).filter((e): e is CallResultEvent => e !== null);
+      try {
+        await this.producer.send(events);
+      } catch (err) {
+        // The leases are already claimed; their in-flight slots were freed. Losing the timeout signal
+        // is the lesser harm than counting it twice, and it is logged.
+        this.log.warn({ err: (err as Error).message, count: events.length }, 'expired leases not reported as timeouts');
+      }
+      return leases.length;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'lease sweep failed');
+      return 0;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async toEvent(lease: Lease): Promise<CallResultEvent | null> {
+    const instance = await this.registry.instance(lease.projectId, lease.instanceId);
+    if (!instance) return null;
+    return {
+      eventId: newEventId(),
+      schemaVersion: CALL_RESULT_SCHEMA_VERSION,
+      projectId: lease.projectId,
+      instanceId: instance.id,
+      apiIdentifier: instance.apiIdentifier,
+      apiType: instance.apiType,
+      businessId: instance.businessId,
+      selectionId: lease.selectionId,
+      probe: lease.probe,
+      success: false,
+      latencyMs: this.opts.leaseTtlMs,
+      errorType: 'TIMEOUT',
+      errorMessage: 'decision lease expired without a report',
+      callTimestamp: lease.expiresAt,
+      receivedAt: lease.expiresAt,
+    };
+  }
+}
