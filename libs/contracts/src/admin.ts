@@ -38,9 +38,20 @@ export interface ProjectDto {
   description?: string;
   apiKeyPrefix?: string;
   status: ProjectStatus;
+  /** Routing settings (additive): the strategy used when a select names none, and Envoy-style panic mode. */
+  defaultStrategy?: string;
+  panicMode: boolean;
   createdAt: string;
   updatedAt: string;
 }
+
+/** `PUT /api/admin/projects/{id}/settings`: `defaultStrategy` null clears it (global default applies). */
+export const ProjectSettingsRequestSchema = z
+  .object({
+    defaultStrategy: z.string().max(32).nullable().optional(),
+    panicMode: z.boolean().optional(),
+  })
+  .refine((b) => b.defaultStrategy !== undefined || b.panicMode !== undefined, { message: 'send defaultStrategy and/or panicMode' });
 
 export interface ProjectSimpleDto {
   id: string;

@@ -118,3 +118,15 @@ export function openDurationFor(reopenCount: number, config: BreakerConfig): num
   const factor = 2 ** Math.min(Math.max(reopenCount, 0), 40);
   return Math.min(config.openDurationMs * factor, config.maxOpenDurationMs);
 }
+
+/**
+ * The effective breaker config of an instance: the global defaults overridden by its
+ * `routingParams.breaker` object (client-written JSON, so anything unusable is ignored and listed).
+ */
+export function breakerConfigOf(base: Readonly<BreakerConfig>, routingParams: Readonly<Record<string, unknown>>): ResolvedBreakerConfig {
+  const override = routingParams['breaker'];
+  if (typeof override !== 'object' || override === null || Array.isArray(override)) {
+    return { config: { ...base }, ignored: override === undefined || override === null ? [] : ['breaker'] };
+  }
+  return resolveBreakerConfig(base, override);
+}

@@ -24,7 +24,7 @@ export type {
   WindowStats,
 } from './sliding-window.js';
 
-export { DEFAULT_BREAKER_CONFIG, openDurationFor, resolveBreakerConfig } from './breaker-config.js';
+export { DEFAULT_BREAKER_CONFIG, breakerConfigOf, openDurationFor, resolveBreakerConfig } from './breaker-config.js';
 export type { BreakerConfig, ResolvedBreakerConfig } from './breaker-config.js';
 
 export { force, initialBreaker, isRoutable, onCallResult, onTick } from './breaker.js';

@@ -6,7 +6,9 @@ export type DeadLetterReason =
   | 'invalid_event'
   | 'oversized'
   | 'unknown_instance'
-  | 'foreign_instance';
+  | 'foreign_instance'
+  /** Older than the raw-row retention (the ingestor keeps no partition for it any more). */
+  | 'expired';
 
 export interface DeadLetter {
   message: KafkaMessage;

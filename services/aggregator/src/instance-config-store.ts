@@ -9,7 +9,7 @@ import type { Db, Logger } from '@apg/platform';
 export function breakerConfigOf(base: Readonly<BreakerConfig>, raw: unknown): ResolvedBreakerConfig {
   if (raw === undefined || raw === null) return resolveBreakerConfig(base);
   if (typeof raw !== 'object' || Array.isArray(raw)) return { config: { ...base }, ignored: ['breaker'] };
-  return resolveBreakerConfig(base, raw as Partial<BreakerConfig>);
+  return resolveBreakerConfig(base, raw);
 }
 
 interface Entry {

@@ -124,10 +124,33 @@ describe('aggregator instance health (window + breaker)', () => {
     for (let i = 0; i < 4; i++) applyCall(h, event(false, t0), t0);
     adoptStored(h, { breaker: { ...initialBreaker(t0), state: 'FORCED_OPEN', reason: 'forced by admin' }, cooldownUntil: null }, t0);
     expect(h.window.consecutiveFailures).to.equal(4);
-    adoptStored(h, { breaker: initialBreaker(t0 + 1), cooldownUntil: t0 + 500 }, t0 + 1);
+    adoptStored(h, { breaker: { ...initialBreaker(t0 + 1), reason: 'released by admin' }, cooldownUntil: t0 + 500 }, t0 + 1);
     expect(h.breaker.state).to.equal('CLOSED');
     expect(h.window.consecutiveFailures).to.equal(0);
     expect(h.cooldownUntil).to.equal(t0 + 500);
+  });
+
+  it('loading its own CLOSED records keeps the window (restart safety)', () => {
+    const t0 = 9_000_000;
+    const fresh = newInstanceHealth(ID, PROJECT, config, t0);
+    for (let i = 0; i < 3; i++) applyCall(fresh, event(false, t0), t0);
+    const reloaded = newInstanceHealth(ID, PROJECT, config, t0 + 100);
+    reloaded.window = fresh.window;
+    adoptStored(reloaded, { breaker: fresh.breaker, cooldownUntil: null }, t0 + 100);
+    expect(reloaded.window.consecutiveFailures).to.equal(3);
+
+    // Closed after its probes: the window was reset at `since`, and is kept on reload.
+    const cycled = newInstanceHealth(ID, PROJECT, config, t0);
+    for (let i = 0; i < 5; i++) applyCall(cycled, event(false, t0), t0);
+    const t1 = t0 + config.openDurationMs;
+    applyTick(cycled, t1);
+    for (let i = 0; i < config.halfOpenProbes; i++) applyCall(cycled, event(true, t1), t1);
+    applyCall(cycled, event(false, t1 + 1), t1 + 1);
+    expect(cycled.breaker.state).to.equal('CLOSED');
+    const again = newInstanceHealth(ID, PROJECT, config, t1 + 2);
+    again.window = cycled.window;
+    adoptStored(again, { breaker: cycled.breaker, cooldownUntil: null }, t1 + 2);
+    expect(again.window.consecutiveFailures).to.equal(1);
   });
 
   const windows: { windowMs: number; bucketMs: number }[] = [

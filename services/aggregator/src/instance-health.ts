@@ -107,12 +107,17 @@ export function applyTick(h: InstanceHealth, now: number): Change {
 }
 
 /**
- * Takes over the record Redis kept instead of ours (an admin forced or released the breaker meanwhile).
- * A release (AUTO) stores a fresh CLOSED breaker with every counter reset: the window is reset too,
- * or the failures counted before would re-open it at once.
+ * Takes over a stored record: on first sight (loaded from Redis), or instead of ours when Redis
+ * refused our write (an admin forced or released the breaker meanwhile).
+ *
+ * A release (AUTO) stores a fresh CLOSED breaker with every counter reset, so a window holding
+ * calls from before it is reset too, or those failures would re-open it at once. The aggregator's
+ * own CLOSED records never trigger this: it resets the window when it closes (`resetAt === since`),
+ * and the `initial` breaker of a new instance has nothing to forget.
  */
 export function adoptStored(h: InstanceHealth, stored: { breaker: BreakerSnapshot; cooldownUntil: number | null }, now: number): void {
-  const released = stored.breaker.state === 'CLOSED' && h.breaker.state !== 'CLOSED';
+  const b = stored.breaker;
+  const released = b.state === 'CLOSED' && b.reason !== 'initial' && (h.window.resetAt === null || h.window.resetAt < b.since);
   h.breaker = stored.breaker;
   h.pendingPark = false;
   if (stored.cooldownUntil !== null) h.cooldownUntil = Math.max(h.cooldownUntil ?? 0, stored.cooldownUntil);

@@ -91,7 +91,7 @@ export function expectInstanceDto(dto: unknown, opts: { withProjectName?: boolea
   else expect(d).not.to.have.property('projectName');
 }
 
-const PROJECT_KEYS = ['id', 'name', 'description', 'apiKeyPrefix', 'status', 'createdAt', 'updatedAt'];
+const PROJECT_KEYS = ['id', 'name', 'description', 'apiKeyPrefix', 'status', 'defaultStrategy', 'panicMode', 'createdAt', 'updatedAt'];
 
 /** ProjectDTO: the seed's fields, never the plaintext key (`apiKey`), a prefix instead. */
 export function expectProjectDto(dto: unknown): asserts dto is Record<string, unknown> {
@@ -105,6 +105,8 @@ export function expectProjectDto(dto: unknown): asserts dto is Record<string, un
   expect(d['updatedAt']).to.match(ISO_WITH_OFFSET);
   if ('description' in d) expect(d['description']).to.be.a('string');
   if ('apiKeyPrefix' in d) expect(d['apiKeyPrefix']).to.match(/^[A-Za-z0-9_]{3,16}$/);
+  expect(d['panicMode']).to.be.a('boolean');
+  if ('defaultStrategy' in d) expect(d['defaultStrategy']).to.be.a('string');
 }
 
 const KEY_KEYS = ['id', 'apiKeyValue', 'apiKeyPrefix', 'description', 'status', 'expiresAt', 'lastUsedAt', 'createdAt', 'updatedAt'];

@@ -240,3 +240,53 @@ describe('routing engine over HTTP (real Redis, Postgres, Kafka)', function () {
     });
   });
 });
+
+describe('project routing settings (default strategy, panic mode)', function () {
+  this.timeout(60_000);
+  let names: StackNames;
+  let probe: Probe;
+  let api: Awaited<ReturnType<typeof startApi>>;
+  let tenant: TestTenant;
+
+  before(async () => {
+    names = stackNames();
+    probe = await openProbe(names);
+    api = await startApi(names);
+    tenant = await createTenant(api);
+  });
+  after(async () => {
+    await api?.close();
+    await probe?.close();
+  });
+
+  it('uses the project default strategy when a select names none', async () => {
+    await register(tenant, [
+      { businessId: 'ds-cheap', apiIdentifier: 'ds', routingParams: { costPerUnit: 1 } },
+      { businessId: 'ds-dear', apiIdentifier: 'ds', routingParams: { costPerUnit: 9 } },
+    ]);
+    const set = await api.admin.request('PUT', `/api/admin/projects/${tenant.projectId}/settings`, { defaultStrategy: 'least_cost' });
+    expect(set.status, set.text).to.equal(200);
+    expect((set.body as { data: { defaultStrategy: string } }).data.defaultStrategy).to.equal('LEAST_COST');
+    for (let i = 0; i < 5; i++) {
+      const res = await tenant.http.post<Body>('/api/gateway/select-instance', { apiType: 'MODEL', apiIdentifier: 'ds', explain: true });
+      expect(res.body.data.businessId).to.equal('ds-cheap');
+      expect(res.body.data.explain!.strategy).to.equal('LEAST_COST');
+    }
+    const bad = await api.admin.request<{ errorCode: string }>('PUT', `/api/admin/projects/${tenant.projectId}/settings`, { defaultStrategy: 'FASTEST' });
+    expect(bad.status).to.equal(400);
+    expect(bad.body.errorCode).to.equal('VALIDATION_FAILED');
+  });
+
+  it('panic mode serves the least-bad instance, flagged, when everything is open', async () => {
+    const [a, b] = await register(tenant, [{ businessId: 'pm-a', apiIdentifier: 'pm' }, { businessId: 'pm-b', apiIdentifier: 'pm' }]);
+    await setHealth(probe.redis, names, a!.id, { state: 'OPEN', openUntil: Date.now() + 60_000, stats: { calls: 20, failures: 18, slowCalls: 0, failureRate: 0.9, avgLatencyMs: 100, latencyEwmaMs: 100 } });
+    await setHealth(probe.redis, names, b!.id, { state: 'OPEN', openUntil: Date.now() + 60_000, stats: { calls: 20, failures: 12, slowCalls: 0, failureRate: 0.6, avgLatencyMs: 100, latencyEwmaMs: 100 } });
+    await waitFor('both open', async () => (await tenant.http.post('/api/gateway/select-instance', { apiType: 'MODEL', apiIdentifier: 'pm' })).status === 503);
+    const set = await api.admin.request('PUT', `/api/admin/projects/${tenant.projectId}/settings`, { panicMode: true });
+    expect(set.status).to.equal(200);
+    const res = await tenant.http.post<{ data: Selected & { panic?: boolean } }>('/api/gateway/select-instance', { apiType: 'MODEL', apiIdentifier: 'pm' });
+    expect(res.status).to.equal(200);
+    expect(res.body.data.id).to.equal(b!.id);
+    expect(res.body.data.panic).to.equal(true);
+  });
+});

@@ -1,7 +1,7 @@
 import {
   force,
   initialBreaker,
-  resolveBreakerConfig,
+  breakerConfigOf,
   windowStats,
   type BreakerConfig,
   type ForceMode,
@@ -58,8 +58,7 @@ export class BreakerAdmin {
 
   async state(instance: InstanceRecord): Promise<InstanceState> {
     const now = this.now();
-    const override = instance.routingParams['breaker'];
-    const { config, ignored } = resolveBreakerConfig(this.breakerDefaults, typeof override === 'object' && override !== null ? (override as Partial<BreakerConfig>) : undefined);
+    const { config, ignored } = breakerConfigOf(this.breakerDefaults, instance.routingParams);
     const [record, windowJson, transitions] = await Promise.all([
       this.read(instance.id),
       this.redis.get(this.keys.window(instance.id)),

@@ -3,7 +3,7 @@ import {
   isRoutable,
   isStrategyName,
   STRATEGY_NAMES,
-  resolveBreakerConfig,
+  breakerConfigOf,
   routingParamsOf,
   toCandidate,
   type BreakerConfig,
@@ -236,8 +236,7 @@ export class SelectionService {
   }
 
   private configFor(instance: InstanceRecord): BreakerConfig {
-    const override = instance.routingParams['breaker'];
-    return resolveBreakerConfig(this.options.breakerDefaults, typeof override === 'object' && override !== null ? (override as Partial<BreakerConfig>) : undefined).config;
+    return breakerConfigOf(this.options.breakerDefaults, instance.routingParams).config;
   }
 }
 

@@ -2,11 +2,13 @@ import { Router } from 'express';
 import {
   ProjectSearchQuerySchema,
   ProjectStatusPathSchema,
+  ProjectSettingsRequestSchema,
   ProjectStatusUpdateRequestSchema,
   ok,
   type ProjectSimpleDto,
 } from '@apg/contracts';
-import { idOr404, notFound, parseOr400 } from '../http/http-error';
+import { isStrategyName, STRATEGY_NAMES } from '@apg/core';
+import { HttpError, idOr404, notFound, parseOr400 } from '../http/http-error';
 import { toProjectDto } from './project-dto';
 import type { ProjectAdminService } from './project-admin-service';
 import type { ProjectStore, ProjectWithKey } from './project-store';
@@ -55,6 +57,22 @@ export function adminProjectRoutes(deps: { projects: ProjectStore; admin: Projec
     const updated = await deps.admin.setStatus(id, status);
     if (!updated) throw notFound(`project ${id}`);
     res.json(ok('项目状态修改成功', toDto(updated)));
+  });
+
+  router.put('/:projectId/settings', async (req, res) => {
+    const id = projectIdOf(req.params['projectId']);
+    const body = parseOr400(ProjectSettingsRequestSchema, req.body);
+    let defaultStrategy = body.defaultStrategy;
+    if (typeof defaultStrategy === 'string') {
+      const upper = defaultStrategy.toUpperCase();
+      if (!isStrategyName(upper)) {
+        throw new HttpError('VALIDATION_FAILED', `unknown strategy "${defaultStrategy}"`, [{ field: 'defaultStrategy', message: `must be one of ${STRATEGY_NAMES.join(', ')}` }]);
+      }
+      defaultStrategy = upper;
+    }
+    const updated = await deps.admin.setSettings(id, { ...(defaultStrategy !== undefined ? { defaultStrategy } : {}), ...(body.panicMode !== undefined ? { panicMode: body.panicMode } : {}) });
+    if (!updated) throw notFound(`project ${id}`);
+    res.json(ok('项目设置修改成功', toDto(updated)));
   });
 
   router.delete('/:projectId', async (req, res) => {

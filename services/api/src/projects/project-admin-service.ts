@@ -63,6 +63,15 @@ export class ProjectAdminService {
     return withKey ?? { project: updated, keyPrefix: null };
   }
 
+  /** Routing settings, picked up by every replica at once (they travel with the key's auth record). */
+  async setSettings(projectId: string, settings: { defaultStrategy?: string | null; panicMode?: boolean }): Promise<ProjectWithKey | null> {
+    const updated = await this.deps.projects.setSettings(projectId, settings);
+    if (!updated) return null;
+    await this.deps.notifier.publishRegistryChange({ kind: 'auth' });
+    const [withKey] = await this.deps.projects.findWithKeys({ id: projectId });
+    return withKey ?? { project: updated, keyPrefix: null };
+  }
+
   async statistics(): Promise<ProjectStatisticsDto> {
     const [projects, instances, apiKeys] = await Promise.all([
       this.deps.projects.countByStatus(),

@@ -7,10 +7,12 @@ export function toProjectDto(p: ProjectRecord, keyPrefix: string | null): Projec
     id: p.id,
     name: p.name,
     status: p.status,
+    panicMode: p.panicMode,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
   };
   if (p.description !== null) dto.description = p.description;
+  if (p.defaultStrategy !== null) dto.defaultStrategy = p.defaultStrategy;
   if (keyPrefix !== null) dto.apiKeyPrefix = keyPrefix;
   return dto;
 }

@@ -7,6 +7,8 @@ export interface ProjectRecord {
   description: string | null;
   apiKeyId: string | null;
   status: ProjectStatus;
+  defaultStrategy: string | null;
+  panicMode: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -17,11 +19,13 @@ interface ProjectRow {
   description: string | null;
   api_key_id: string | null;
   status: ProjectStatus;
+  default_strategy: string | null;
+  panic_mode: boolean;
   created_at: Date;
   updated_at: Date;
 }
 
-const COLUMNS = 'id, name, description, api_key_id, status, created_at, updated_at';
+const COLUMNS = 'id, name, description, api_key_id, status, default_strategy, panic_mode, created_at, updated_at';
 const QUALIFIED = COLUMNS.split(', ').map((c) => `p.${c}`).join(', ');
 
 /** A project with the display prefix of its key (the plaintext is never stored). */
@@ -45,6 +49,8 @@ const toRecord = (r: ProjectRow): ProjectRecord => ({
   description: r.description,
   apiKeyId: r.api_key_id,
   status: r.status,
+  defaultStrategy: r.default_strategy,
+  panicMode: r.panic_mode,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -110,6 +116,20 @@ export class ProjectStore {
   async setStatus(id: string, status: ProjectStatus): Promise<ProjectRecord | null> {
     const { rows } = await this.db.query<ProjectRow>(
       'project.set_status', `UPDATE projects SET status = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id, status]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** Routing settings; `undefined` leaves a field as it is, `null` clears the default strategy. */
+  async setSettings(id: string, s: { defaultStrategy?: string | null; panicMode?: boolean }): Promise<ProjectRecord | null> {
+    const { rows } = await this.db.query<ProjectRow>(
+      'project.set_settings',
+      `UPDATE projects SET
+         default_strategy = CASE WHEN $2::boolean THEN $3 ELSE default_strategy END,
+         panic_mode = COALESCE($4, panic_mode),
+         updated_at = now()
+       WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, s.defaultStrategy !== undefined, s.defaultStrategy ?? null, s.panicMode ?? null],
+    );
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
