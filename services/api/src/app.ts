@@ -34,6 +34,7 @@ import { MonitoringService } from './monitoring/monitoring-service';
 import { MonitoringStore } from './monitoring/monitoring-store';
 import { observationRoutes } from './monitoring/observation-routes';
 import { Notifier } from './notifier';
+import { openapiRoutes } from './openapi/openapi-routes';
 import { adminProjectRoutes } from './projects/admin-project-routes';
 import { ProjectAdminService } from './projects/project-admin-service';
 import { projectRoutes } from './projects/project-routes';
@@ -107,7 +108,7 @@ export function createApi(deps: ApiDeps): ApiService {
     leaseTtlMs: options.leaseTtlMs,
     affinityTtlMs: options.affinityTtlMs,
     selectRateLimit: options.selectRateLimit,
-  });
+  }, (err) => log.warn({ err: err.message }, 'decision not recorded (lease, in-flight, rpm, affinity)'));
   const sweeper = new LeaseSweeper(routingState, registry, producer, log.child({ component: 'leases' }), {
     intervalMs: options.leaseSweepMs, leaseTtlMs: options.leaseTtlMs, batch: 500,
   });
@@ -144,6 +145,7 @@ export function createApi(deps: ApiDeps): ApiService {
   mount('/admin/instances', adminInstanceRoutes({ instances: adminInstanceStore }), adminAuth(options.adminToken));
   mount('/admin/monitoring', monitoringRoutes({ monitoring }), adminAuth(options.adminToken));
   mount('/admin/observation', observationRoutes({ monitoring }), adminAuth(options.adminToken));
+  mount('/openapi.json', openapiRoutes({ version: options.version, bodyLimit: options.bodyLimit }));
   app.use('/api', api);
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'UP' }));

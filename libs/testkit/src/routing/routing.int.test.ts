@@ -141,7 +141,8 @@ describe('routing engine over HTTP (real Redis, Postgres, Kafka)', function () {
       const [inst] = await register(tenant, [{ businessId: 'lease-1', apiIdentifier: 'lease' }]);
       const sel = await select(tenant.http, { apiIdentifier: 'lease' });
       const inflightKey = `${names.redisPrefix}inflight:${inst!.id}`;
-      expect(await probe.redis.get(inflightKey)).to.equal('1');
+      // The decision is recorded in the background of the select; wait for it rather than race it.
+      await waitFor('the lease recorded', async () => (await probe.redis.get(inflightKey)) === '1');
       const rep = await tenant.http.post('/api/gateway/report-result', {
         instanceId: inst!.id, businessId: 'lease-1', success: true, latencyMs: 10, selectionId: sel.body.data.selectionId,
       });

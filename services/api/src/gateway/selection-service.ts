@@ -67,6 +67,7 @@ export class SelectionService {
     private readonly state: RoutingState,
     private readonly keys: RedisKeys,
     private readonly options: SelectionOptions,
+    private readonly onBackgroundError: (err: Error) => void,
     private readonly now: () => number = Date.now,
     private readonly rand: () => number = Math.random,
   ) {}
@@ -120,13 +121,17 @@ export class SelectionService {
     if (!decision) throw this.noInstance(req, identifiers, perIdentifier[0]!.length);
 
     const selectionId = newId();
-    await this.state.recordDecision({
-      lease: { selectionId, instanceId: decision.instance.id, projectId: who.projectId, probe: decision.probe, at: now, expiresAt: now + this.options.leaseTtlMs },
-      leaseTtlMs: this.options.leaseTtlMs,
-      affinityKey,
-      bind: affinityKey !== null && ctx.boundInstanceId !== decision.instance.id,
-      affinityTtlMs: this.options.affinityTtlMs,
-    });
+    // Not awaited: the answer does not depend on it, and this keeps the select at one Redis round
+    // trip. Commands on one connection run in order, so this replica's report settles it afterwards.
+    this.state
+      .recordDecision({
+        lease: { selectionId, instanceId: decision.instance.id, projectId: who.projectId, probe: decision.probe, at: now, expiresAt: now + this.options.leaseTtlMs },
+        leaseTtlMs: this.options.leaseTtlMs,
+        affinityKey,
+        bind: affinityKey !== null && ctx.boundInstanceId !== decision.instance.id,
+        affinityTtlMs: this.options.affinityTtlMs,
+      })
+      .catch((err: Error) => this.onBackgroundError(err));
     const data: SelectedInstanceDto & { panic?: boolean; explain?: unknown } = {
       ...toInstanceDto(decision.instance),
       selectionId,
