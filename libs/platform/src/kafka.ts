@@ -1,7 +1,7 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type LogEntry } from 'kafkajs';
 import type { Logger } from './logger';
 
-export { Kafka };
+export { Kafka, Partitioners };
 
 /** kafkajs client whose log lines go through our structured logger. */
 export function createKafka(opts: { brokers: string[]; clientId: string; logger: Logger }): Kafka {

@@ -5,6 +5,8 @@ import type { BreakerConfig, Transition } from '@apg/core';
 import type { CallResultEvent } from '@apg/contracts';
 import {
   ABANDON,
+  BreakerTransitionStore,
+  type BreakerTransitionRecord,
   admitEvents,
   ensureTopics,
   InstanceDirectory,
@@ -22,7 +24,6 @@ import { HealthStore } from './health-store';
 import { InstanceConfigStore } from './instance-config-store';
 import { adoptStored, applyCall, applyTick, newInstanceHealth, type InstanceHealth } from './instance-health';
 import { NotificationListener, type Notification } from './notifications';
-import { TransitionStore, type TransitionRecord } from './transition-store';
 
 export interface AggregatorOptions {
   topic: string;
@@ -86,7 +87,7 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
   const keys = new RedisKeys(options.redisPrefix);
   const store = new HealthStore(redis, keys, options.groupId, deps.io);
   const book = new HealthBook(store, log);
-  const transitions = new TransitionStore(db);
+  const transitions = new BreakerTransitionStore(db);
   const directory = new InstanceDirectory(db);
   const configs = new InstanceConfigStore(db, options.breakerDefaults, log, { ttlMs: options.configTtlMs ?? 10_000, now });
   const listener = new NotificationListener(deps.redisSub, keys, log, onNotification);
@@ -118,6 +119,7 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
 
   function onNotification(n: Notification): void {
     if (n.kind === 'forced') {
+      log.info({ instanceId: n.instanceId }, 'admin action on a breaker: state dropped, reloaded on next event');
       book.forget(n.instanceId);
       void book.rememberStored(n.instanceId);
     } else {
@@ -151,11 +153,11 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
     return out;
   }
 
-  function toAudit(h: InstanceHealth, t: Transition): TransitionRecord {
+  function toAudit(h: InstanceHealth, t: Transition): BreakerTransitionRecord {
     return { ...t, instanceId: h.instanceId, projectId: h.projectId, actor: 'aggregator' };
   }
 
-  function logTransitions(list: TransitionRecord[]): void {
+  function logTransitions(list: BreakerTransitionRecord[]): void {
     for (const t of list) {
       transitionCount.inc({ to_state: t.to });
       log.info({ instanceId: t.instanceId, from: t.from, to: t.to, reason: t.reason }, 'breaker transition');
@@ -175,8 +177,15 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
     if (batch.messages.length === 0) return;
     const ctx = { payload, signal: abort.signal, log, onRetry: () => retries.inc() };
     const field = `${batch.topic}:${batch.partition}`;
-    const from = await retryInBatch('applied_offset', () => appliedOffset(field), ctx);
+    let from = await retryInBatch('applied_offset', () => appliedOffset(field), ctx);
     if (from === ABANDON) return;
+    if (from > BigInt(batch.highWatermark)) {
+      // Beyond the end of the log: the topic was deleted and created again. Skipping would drop
+      // every new event up to the old offset; the old entry means nothing for the new log.
+      log.warn({ field, applied: from.toString(), highWatermark: batch.highWatermark }, 'applied offset beyond the log end; ignored');
+      from = 0n;
+      applied.set(field, 0n);
+    }
     // Events a previous owner (or this process before a crash) already wrote to Redis count once.
     const fresh = batch.messages.filter((m) => BigInt(m.offset) >= from);
     const intake = await retryInBatch('admit', () => admitEvents(fresh, batch.partition, directory, options.maxEventBytes), ctx);
@@ -187,7 +196,7 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
 
     const t = now();
     const touched = new Set<InstanceHealth>();
-    const audited: TransitionRecord[] = [];
+    const audited: BreakerTransitionRecord[] = [];
     for (const e of list) {
       const h = healths.get(e.instanceId)!;
       const change = applyCall(h, e, t);
@@ -216,7 +225,7 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
     ticking = true;
     const t = now();
     const changed: InstanceHealth[] = [];
-    const audited: TransitionRecord[] = [];
+    const audited: BreakerTransitionRecord[] = [];
     try {
       for (const h of book.active.values()) {
         if (h.breaker.state !== 'OPEN' || h.breaker.openUntil === null || h.breaker.openUntil > t) continue;

@@ -84,18 +84,33 @@ export class HealthBook {
   async persist(list: InstanceHealth[], now: number, offset: { field: string; next: string } | null): Promise<Set<string>> {
     if (list.length === 0 && !offset) return new Set();
     const refused = await this.store.save({
-      records: list.map((h): RecordWrite => ({ instanceId: h.instanceId, mode: writeModeOf(h), record: toHealthRecord(h, now) })),
+      records: list.map((h) => this.recordOf(h, now)),
       windows: list.map((h) => ({ instanceId: h.instanceId, window: h.window, ttlMs: h.config.windowMs + 60_000 })),
       offset,
     });
-    const byId = new Map(list.map((h) => [h.instanceId, h]));
-    for (const h of list) if (!refused.has(h.instanceId)) h.pendingPark = false;
-    for (const [id, json] of refused) {
-      const stored = parseStoredHealth(json);
-      const h = byId.get(id);
-      if (stored && h) adoptStored(h, stored, now);
+    if (refused.size === 0) {
+      for (const h of list) h.pendingPark = false;
+      return new Set();
     }
+    const adopted: InstanceHealth[] = [];
+    for (const h of list) {
+      const json = refused.get(h.instanceId);
+      const stored = json === undefined ? null : parseStoredHealth(json);
+      if (json === undefined) h.pendingPark = false;
+      else if (stored) {
+        this.log.info({ instanceId: h.instanceId, ours: h.breaker.state, stored: stored.breaker.state }, 'stored forced record kept; taken over');
+        adoptStored(h, stored, now);
+        adopted.push(h);
+      }
+    }
+    // Once more on the adopted breaker, so the stored record gets this batch's stats at once. A
+    // second refusal (the admin acted again meanwhile) is left for the next batch.
+    if (adopted.length > 0) await this.store.save({ records: adopted.map((h) => this.recordOf(h, now)), windows: [] });
     return new Set(refused.keys());
+  }
+
+  private recordOf(h: InstanceHealth, now: number): RecordWrite {
+    return { instanceId: h.instanceId, mode: writeModeOf(h), record: toHealthRecord(h, now) };
   }
 
   /** Rewrites everything after Redis lost data: active records and windows, then remembered records. */

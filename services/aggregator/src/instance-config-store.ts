@@ -1,16 +1,5 @@
-import { resolveBreakerConfig, type BreakerConfig, type ResolvedBreakerConfig } from '@apg/core';
+import { breakerConfigOf, type BreakerConfig } from '@apg/core';
 import type { Db, Logger } from '@apg/platform';
-
-/**
- * The breaker thresholds of one instance: `base` (the env defaults) with its `routingParams.breaker`
- * applied. `raw` is untrusted JSON: anything but an object is ignored as a whole (reported as
- * `breaker`), bad keys inside it one by one.
- */
-export function breakerConfigOf(base: Readonly<BreakerConfig>, raw: unknown): ResolvedBreakerConfig {
-  if (raw === undefined || raw === null) return resolveBreakerConfig(base);
-  if (typeof raw !== 'object' || Array.isArray(raw)) return { config: { ...base }, ignored: ['breaker'] };
-  return resolveBreakerConfig(base, raw);
-}
 
 interface Entry {
   config: BreakerConfig;
@@ -63,7 +52,7 @@ export class InstanceConfigStore {
     const found = new Map(rows.map((r) => [r.id, r]));
     for (const id of stale) {
       const row = found.get(id);
-      const { config, ignored } = breakerConfigOf(this.defaults, row?.breaker);
+      const { config, ignored } = breakerConfigOf(this.defaults, { breaker: row?.breaker });
       if (ignored.length > 0) this.warnOnce(id, ignored);
       // A deleted (or not yet visible) instance gets the defaults; its events were admitted anyway.
       this.entries.set(id, { config, projectId: row?.project_id ?? null, expiresAt: now + this.opts.ttlMs });

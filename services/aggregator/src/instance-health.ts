@@ -121,7 +121,8 @@ export function adoptStored(h: InstanceHealth, stored: { breaker: BreakerSnapsho
   h.breaker = stored.breaker;
   h.pendingPark = false;
   if (stored.cooldownUntil !== null) h.cooldownUntil = Math.max(h.cooldownUntil ?? 0, stored.cooldownUntil);
-  if (released) resetWindow(h.window, now);
+  // From the release on: calls made after it (even if reported in this same batch) still count.
+  if (released) resetWindow(h.window, Math.min(b.since, now));
 }
 
 /**

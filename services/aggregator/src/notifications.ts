@@ -46,6 +46,10 @@ export class NotificationListener {
 
   async start(): Promise<void> {
     this.subscriber.on('message', this.onMessage);
+    // Trap (ioredis 5): a SUBSCRIBE sent during the handshake ('connect' status) goes out at once,
+    // then the ready check's INFO is refused in subscriber mode, the connection is dropped, and the
+    // subscription is silently missing for a while. Subscribing once ready avoids the race.
+    await readyOrTimeout(this.subscriber, 5000);
     await this.subscriber.subscribe(this.keys.registryChannel(), this.keys.controlChannel());
   }
 
@@ -53,4 +57,18 @@ export class NotificationListener {
     this.subscriber.off('message', this.onMessage);
     await this.subscriber.unsubscribe(this.keys.registryChannel(), this.keys.controlChannel()).catch(() => undefined);
   }
+}
+
+/** Resolves once the connection is ready, or after `ms` (commands then wait in the offline queue). */
+async function readyOrTimeout(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    redis.once('ready', done);
+  });
 }

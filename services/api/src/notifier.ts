@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { Logger, Redis, RedisKeys } from '@apg/platform';
 
 /** What changed in the registry; replicas drop the matching cache entries. */
@@ -20,6 +21,8 @@ export class Notifier {
 
   async start(): Promise<void> {
     this.subscriber.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+    // ioredis can drop a SUBSCRIBE sent while the connection is still handshaking; wait until it is ready.
+    if (this.subscriber.status !== 'ready') await once(this.subscriber, 'ready');
     await this.subscriber.subscribe(this.keys.registryChannel(), this.keys.breakerChannel());
   }
 

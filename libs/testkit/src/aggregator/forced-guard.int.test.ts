@@ -31,7 +31,7 @@ describe('aggregator: forced states win over automatic ones (real Kafka, Redis, 
     const record: HealthRecord = { ...snapshot, cooldownUntil: null, stats: current.stats, updatedAt: now };
     await probe.redis.hset(keys.breakerStates(), i.id, JSON.stringify(record));
     await probe.redis.publish(keys.breakerChannel(), JSON.stringify({ records: { [i.id]: record } }));
-    if (control) await probe.redis.publish(keys.controlChannel(), JSON.stringify({ kind: 'forced', instanceId: i.id }));
+    if (control) expect(await probe.redis.publish(keys.controlChannel(), JSON.stringify({ kind: 'forced', instanceId: i.id })), 'aggregators told').to.equal(1);
     return record;
   }
 

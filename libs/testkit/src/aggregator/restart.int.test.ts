@@ -55,6 +55,23 @@ describe('aggregator: restarts (real Kafka, Redis, Postgres)', function () {
     expect(r).to.include({ state: 'OPEN', since: open.since, openUntil: open.openUntil });
   });
 
+  it('hands instances over between two aggregators of one group without double counting', async () => {
+    const group = await registerInstances(probe.db, Array.from({ length: 6 }, () => ({})));
+    const second = await startAggregator(names);
+    try {
+      await send(producer, names, group.flatMap((i) => times(3, i, false)));
+      for (const i of group) await waitForRecord(probe.redis, names, i.id, '3 failures counted', callsAre(3));
+    } finally {
+      // Its partitions go back to the first aggregator, which reloads their instances from Redis.
+      await second.close();
+    }
+    await send(producer, names, group.flatMap((i) => times(2, i, false)));
+    for (const i of group) {
+      const r = await waitForRecord(probe.redis, names, i.id, 'OPEN after 5', (x) => x.state === 'OPEN', 30_000);
+      expect(r.stats).to.include({ calls: 5, failures: 5 });
+    }
+  });
+
   it('counts each event once when the group re-reads the whole topic after a restart', async () => {
     const [i] = (await registerInstances(probe.db, [{}])) as [TestInstance];
     await send(producer, names, times(3, i, false));

@@ -58,7 +58,8 @@ describe('pipeline end to end (real Kafka, Postgres, Redis)', function () {
   const selectIds = async (n: number): Promise<Set<string>> => {
     const seen = new Set<string>();
     for (let k = 0; k < n; k++) {
-      const res = await tenant.post<{ code: number; data: Dto }>('/api/gateway/select-instance', { apiIdentifier: 'gpt4o', apiType: 'MODEL' });
+      // Round robin makes "every instance is served" deterministic (SMART is weighted-random).
+      const res = await tenant.post<{ code: number; data: Dto }>('/api/gateway/select-instance', { apiIdentifier: 'gpt4o', apiType: 'MODEL', strategy: 'ROUND_ROBIN' });
       expect(res.status).to.equal(200);
       seen.add(res.body.data.id);
     }
