@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { importX, createNodeResolver } from 'eslint-plugin-import-x';
 
-const TS_FILES = ['libs/**/*.ts', 'services/**/*.ts'];
+const TS_FILES = ['libs/**/*.ts', 'services/**/*.ts', 'bench/**/*.ts'];
 const TEST_FILES = ['**/*.test.ts'];
 
 /** Node globals for the few plain-JS scripts (infra/scripts), without pulling in the `globals` package. */

@@ -67,8 +67,8 @@ export interface ChildService {
   exited: Promise<number | null>;
 }
 
-export function startChild(script: string, env: Record<string, string>): ChildService {
-  const child: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, script)], {
+export function startChild(script: string, env: Record<string, string>, nodeArgs: string[] = []): ChildService {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, script)], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -8,9 +8,9 @@
 // Everything it creates (database apg_bench_*, topics, consumer group) is removed at the end.
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { Partitioners, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts';
-import { createKafka, createLogger, ensureTopics, newId, type Db } from '@apg/platform';
+import { createKafka, createLogger, ensureTopics, newId, Partitioners, type Db } from '@apg/platform';
 import { createBenchDatabase, ensureBroker, fmt, percentile, sleep, startChild, type ChildService } from './bench-kit';
 
 const { values: args } = parseArgs({
@@ -23,6 +23,8 @@ const { values: args } = parseArgs({
     'dup-rate': { type: 'string', default: '0.01' },
     'sample-every': { type: 'string', default: '50' },
     keep: { type: 'boolean', default: false },
+    /** Writes a CPU profile of the ingestor into this folder. */
+    profile: { type: 'string' },
   },
 });
 const num = (name: keyof typeof args): number => {
@@ -157,7 +159,7 @@ async function main(): Promise<void> {
       KAFKA_TOPIC_PARTITIONS: String(PARTITIONS),
       INGESTOR_PORT: '0',
       LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
-    });
+    }, args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []);
     const child = ingestor;
     let first: { t: number; n: number; cpu: number } | null = null;
     let last = { t: 0, n: 0, cpu: 0 };
@@ -197,7 +199,9 @@ async function main(): Promise<void> {
     })();
     const live = await produce(producer, topic, instances, LIVE_EVENTS, RATE, (eventId, at) => pending.set(eventId, at));
     producing = false;
-    await Promise.race([poller, sleep(60_000).then(() => { throw new Error(`${pending.size} sampled events never became visible`); })]);
+    const giveUp = setTimeout(() => { producing = false; pending.clear(); console.error('bench: some sampled events never became visible within 60 s'); }, 60_000);
+    await poller;
+    clearTimeout(giveUp);
     console.log(`live: produced ${fmt(live.messages)} messages at ${fmt(live.messages / live.seconds)}/s; freshness p50 ${percentile(freshness, 50).toFixed(0)} ms, p99 ${percentile(freshness, 99).toFixed(0)} ms, max ${percentile(freshness, 100).toFixed(0)} ms (${freshness.length} samples, polled every ~10 ms)`);
 
     // 3. Exactly once?
@@ -219,8 +223,10 @@ async function main(): Promise<void> {
     if (lost !== 0 || duplicated !== 0 || check.rollup !== check.distinct) process.exitCode = 1;
   } finally {
     await producer.disconnect().catch(() => undefined);
+    const stopStarted = performance.now();
     const code = await ingestor?.stop();
     if (code !== undefined && code !== 0) console.error(`bench: the ingestor exited with ${code}`);
+    if (ingestor) console.log(`bench: ingestor stopped in ${((performance.now() - stopStarted) / 1000).toFixed(1)} s`);
     if (!args.keep) {
       const admin = kafka.admin();
       await admin.connect();

@@ -11,6 +11,13 @@ export const notBlank = (field: string, max: number) =>
 
 export const jsonObject = z.record(z.string(), z.unknown());
 
+/** Cuts to `max` UTF-16 units without splitting a surrogate pair (a lone half is invalid JSON for Postgres). */
+export function truncateUtf16(s: string, max: number): string {
+  const cut = s.slice(0, max);
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
+}
+
 export const SelectInstanceRequestSchema = z.object({
   apiIdentifier: notBlank('apiIdentifier', 128),
   apiType: ApiTypeSchema,
@@ -41,7 +48,7 @@ export const ReportResultRequestSchema = z.object({
   // AgentX sends raw provider errors (quotes, newlines, Chinese); long ones are cut, not rejected.
   errorMessage: z
     .string()
-    .transform((s) => (s.length > ERROR_MESSAGE_MAX ? s.slice(0, ERROR_MESSAGE_MAX) : s))
+    .transform((s) => (s.length > ERROR_MESSAGE_MAX ? truncateUtf16(s, ERROR_MESSAGE_MAX) : s))
     .optional(),
   retryAfterMs: z.number().int().nonnegative().optional(),
   usageMetrics: UsageMetricsSchema.optional(),

@@ -21,6 +21,7 @@ import { healthRoutes, checkDependencies } from './health/health-routes';
 import { protectedHealthRoutes } from './health/protected-health-routes';
 import { adminAuth } from './http/admin-auth';
 import { errorMiddleware, notFoundHandler } from './http/error-middleware';
+import { jsonBodyGuard } from './http/json-body-guard';
 import { methodNotAllowed, requireJsonBody } from './http/request-guards';
 import { tenantAuth } from './http/tenant-auth';
 import { cors, securityHeaders } from './http/web-defaults';
@@ -128,6 +129,7 @@ export function createApi(deps: ApiDeps): ApiService {
   app.use(cors(options.corsOrigins));
   app.use(requireJsonBody);
   app.use(express.json({ limit: options.bodyLimit, type: ['application/json', 'application/*+json'] }));
+  app.use(jsonBodyGuard());
 
   const api = Router();
   const mount = (path: string, router: Router, ...guards: express.RequestHandler[]) => {

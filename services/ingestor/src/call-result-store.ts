@@ -1,6 +1,7 @@
 import { ERROR_TYPES, type CallResultEvent } from '@apg/contracts';
 import type { Db } from '@apg/platform';
 import { LATENCY_BUCKET_BOUNDS } from './latency-histogram';
+import { boolArray, numberArray, safeTokenArray, textArray } from './pg-array';
 
 /** Error class of a failure without an errorType, and of an errorType outside the known vocabulary. */
 export const UNSPECIFIED_ERROR_CLASS = 'UNSPECIFIED';
@@ -16,8 +17,9 @@ export const OTHER_ERROR_CLASS = 'OTHER';
  * - The minute rollups are bumped only from the rows that were really inserted (the RETURNING of that
  *   insert), so a redelivered batch changes nothing. The latency histogram uses `width_bucket` over the
  *   bounds of latency-histogram.ts (sent with each statement: one source of truth), and failures are
- *   counted by error class: a known errorType, OTHER for an unknown one (a caller's free text must not
- *   grow the JSON without bound), UNSPECIFIED for a failure without one.
+ *   counted by error class — a known errorType, OTHER for an unknown one (a caller's free text must not
+ *   grow the JSON without bound), UNSPECIFIED for a failure without one — so the classes of a rollup
+ *   always sum to its `failures`.
  */
 const INSERT_BATCH = `
 WITH ins AS (
@@ -39,7 +41,7 @@ WITH ins AS (
 ), r AS (
   SELECT instance_id, project_id, date_trunc('minute', call_ts) AS minute, success, latency_ms,
     width_bucket(latency_ms, $21::int[]) AS bucket,
-    CASE WHEN success AND error_type IS NULL THEN NULL
+    CASE WHEN success THEN NULL
          WHEN error_type IS NULL THEN '${UNSPECIFIED_ERROR_CLASS}'
          WHEN error_type = ANY ($22::text[]) THEN error_type
          ELSE '${OTHER_ERROR_CLASS}' END AS error_class,
@@ -134,11 +136,14 @@ export class CallResultStore implements CallResultWriter {
       cols.callMs[i] = e.callTimestamp;
       cols.receivedMs[i] = e.receivedAt ?? null;
     }
+    // Ids are validated hex / UUID strings (CallResultEventSchema), so they need no quoting.
     const { rows } = await this.db.query<{ inserted: number }>('call_results.insert_batch', INSERT_BATCH, [
-      cols.eventId, cols.projectId, cols.instanceId, cols.apiIdentifier, cols.apiType, cols.businessId, cols.userId,
-      cols.selectionId, cols.success, cols.latencyMs, cols.statusCode, cols.errorType, cols.errorMessage,
-      cols.promptTokens, cols.completionTokens, cols.totalTokens, cols.cost, cols.callMs, cols.receivedMs,
-      this.slowCallMs, LATENCY_BUCKET_BOUNDS, ERROR_TYPES,
+      safeTokenArray(cols.eventId), safeTokenArray(cols.projectId), safeTokenArray(cols.instanceId),
+      textArray(cols.apiIdentifier), textArray(cols.apiType), textArray(cols.businessId), textArray(cols.userId),
+      textArray(cols.selectionId), boolArray(cols.success), numberArray(cols.latencyMs), numberArray(cols.statusCode),
+      textArray(cols.errorType), textArray(cols.errorMessage), numberArray(cols.promptTokens),
+      numberArray(cols.completionTokens), numberArray(cols.totalTokens), numberArray(cols.cost), numberArray(cols.callMs),
+      numberArray(cols.receivedMs), this.slowCallMs, LATENCY_BUCKET_BOUNDS, ERROR_TYPES,
     ]);
     return rows[0]?.inserted ?? 0;
   }

@@ -1,14 +1,32 @@
 import { z } from 'zod';
 import { envFragments, parseEnv } from '@apg/platform';
 
+const int = (min: number, max: number, def: number) => z.coerce.number().int().min(min).max(max).default(def);
+const MiB = 1024 * 1024;
+
 export const IngestorEnvSchema = z.object({
   ...envFragments.database,
   ...envFragments.kafka,
   ...envFragments.log,
   KAFKA_GROUP_INGESTOR: z.string().min(1).default('apg-ingestor'),
-  INGESTOR_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
+  INGESTOR_PORT: int(0, 65535, 8082),
   MAX_EVENT_BYTES: z.coerce.number().int().min(256).default(16_384),
   BREAKER_SLOW_CALL_MS: envFragments.breaker.BREAKER_SLOW_CALL_MS,
+  // Throughput (see IngestorOptions for what each one does).
+  INGEST_MAX_ROWS_PER_WRITE: int(1, 100_000, 10_000),
+  INGEST_WRITE_CONCURRENCY: int(1, 16, 2),
+  INGEST_MAX_PENDING_ROWS: int(1, 1_000_000, 40_000),
+  INGEST_PARTITIONS_CONCURRENCY: int(1, 256, 6),
+  INGEST_FETCH_MAX_BYTES_PER_PARTITION: int(64 * 1024, 64 * MiB, 2 * MiB),
+  INGEST_FETCH_MAX_BYTES: int(64 * 1024, 256 * MiB, 16 * MiB),
+  INGEST_FETCH_MIN_BYTES: int(1, 16 * MiB, 1),
+  INGEST_FETCH_MAX_WAIT_MS: int(10, 10_000, 500),
+  INGEST_SESSION_TIMEOUT_MS: int(6000, 300_000, 30_000),
+  // Retention.
+  RETENTION_DAYS: int(1, 3650, 7),
+  ROLLUP_RETENTION_DAYS: int(1, 36_500, 90),
+  PARTITION_PREMAKE_DAYS: int(1, 60, 3),
+  RETENTION_INTERVAL_MS: int(10_000, 86_400_000, 3_600_000),
 });
 export type IngestorEnv = z.infer<typeof IngestorEnvSchema>;
 export const parseIngestorEnv = (env: NodeJS.ProcessEnv): IngestorEnv => parseEnv(IngestorEnvSchema, env);

@@ -18,6 +18,23 @@ runMain('ingestor', async () => {
       groupId: env.KAFKA_GROUP_INGESTOR,
       maxEventBytes: env.MAX_EVENT_BYTES,
       slowCallMs: env.BREAKER_SLOW_CALL_MS,
+      throughput: {
+        maxRowsPerWrite: env.INGEST_MAX_ROWS_PER_WRITE,
+        concurrency: env.INGEST_WRITE_CONCURRENCY,
+        maxPendingRows: env.INGEST_MAX_PENDING_ROWS,
+        partitionsConcurrency: env.INGEST_PARTITIONS_CONCURRENCY,
+        fetchMaxBytesPerPartition: env.INGEST_FETCH_MAX_BYTES_PER_PARTITION,
+        fetchMaxBytes: env.INGEST_FETCH_MAX_BYTES,
+        fetchMinBytes: env.INGEST_FETCH_MIN_BYTES,
+        fetchMaxWaitMs: env.INGEST_FETCH_MAX_WAIT_MS,
+      },
+      sessionTimeoutMs: env.INGEST_SESSION_TIMEOUT_MS,
+      retention: {
+        retentionDays: env.RETENTION_DAYS,
+        rollupRetentionDays: env.ROLLUP_RETENTION_DAYS,
+        premakeDays: env.PARTITION_PREMAKE_DAYS,
+        intervalMs: env.RETENTION_INTERVAL_MS,
+      },
     },
   });
   const ops = await startOpsServer({

@@ -38,8 +38,8 @@ export function gatewayRoutes(deps: { selection: SelectionService; registry: Reg
     if (body.selectionId) {
       // Settling the lease frees its in-flight slot and tells the aggregator whether this was a probe.
       // A lease already expired (counted as a timeout) or of another instance settles nothing.
-      const lease = await deps.state.settle(body.selectionId);
-      if (lease && lease.instanceId === instance.id) event.probe = lease.probe;
+      const lease = await deps.state.settle(body.selectionId, instance.id);
+      if (lease) event.probe = lease.probe;
     }
     await deps.producer.send([event]);
     if (event.usage?.totalTokens) {

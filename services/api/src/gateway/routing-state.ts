@@ -19,8 +19,10 @@ local counts = {}
 for i = 3, #KEYS do counts[#counts + 1] = tonumber(redis.call('GET', KEYS[i]) or '0') end
 return {rate, bound, counts}`;
 
-// Settles a lease once: whoever removes it from the expiry set owns it (report or sweeper).
+// Settles a lease once: whoever removes it from the expiry set owns it (report or sweeper). Only a
+// report for the lease's own instance may: another instance's (another tenant's) leaves it open.
 const SETTLE = `
+if redis.call('HGET', KEYS[2], 'instanceId') ~= ARGV[3] then return false end
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return false end
 local lease = redis.call('HGETALL', KEYS[2])
 redis.call('DEL', KEYS[2])
@@ -121,9 +123,12 @@ export class RoutingState {
     await pipe.exec();
   }
 
-  /** Settles a lease by its report; null when it was already settled, expired or never existed. */
-  async settle(selectionId: string): Promise<Lease | null> {
-    const flat = (await this.redis.eval(SETTLE, 2, this.keys.leaseExpiries(), this.keys.lease(selectionId), selectionId, this.keys.inflight(''))) as string[] | null;
+  /**
+   * Settles a lease by the report of `instanceId`; null when it was already settled, expired, never
+   * existed, or was granted to another instance (which it then leaves untouched).
+   */
+  async settle(selectionId: string, instanceId: string): Promise<Lease | null> {
+    const flat = (await this.redis.eval(SETTLE, 2, this.keys.leaseExpiries(), this.keys.lease(selectionId), selectionId, this.keys.inflight(''), instanceId)) as string[] | null;
     return flat ? leaseFrom(selectionId, flat) : null;
   }
 
