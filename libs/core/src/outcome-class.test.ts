@@ -3,16 +3,16 @@ import { classifyOutcome, type OutcomeClass, type ReportedOutcome } from './outc
 
 const at = 1_000_000;
 const cases: { name: string; o: Omit<ReportedOutcome, 'callTimestamp'>; want: OutcomeClass }[] = [
-  { name: 'success', o: { success: true }, want: { countsAsFailure: false, cooldownUntil: null, park: null } },
-  { name: 'plain failure', o: { success: false }, want: { countsAsFailure: true, cooldownUntil: null, park: null } },
-  { name: 'unknown class counts', o: { success: false, errorType: 'WEIRD' }, want: { countsAsFailure: true, cooldownUntil: null, park: null } },
-  { name: '429 with retry-after cools down only', o: { success: false, errorType: 'RATE_LIMITED', retryAfterMs: 5000 }, want: { countsAsFailure: false, cooldownUntil: at + 5000, park: null } },
-  { name: 'status 429 without class', o: { success: false, statusCode: 429 }, want: { countsAsFailure: false, cooldownUntil: at + 1000, park: null } },
-  { name: 'quota exhausted', o: { success: false, errorType: 'QUOTA_EXHAUSTED' }, want: { countsAsFailure: false, cooldownUntil: at + 300_000, park: null } },
-  { name: 'caller 4xx is not the instance', o: { success: false, statusCode: 422 }, want: { countsAsFailure: false, cooldownUntil: null, park: null } },
-  { name: 'auth invalid parks', o: { success: false, statusCode: 401 }, want: { countsAsFailure: true, cooldownUntil: null, park: 'parked: AUTH_INVALID (upstream rejected the credentials)' } },
-  { name: '5xx counts', o: { success: false, statusCode: 503 }, want: { countsAsFailure: true, cooldownUntil: null, park: null } },
-  { name: 'timeout counts', o: { success: false, errorType: 'timeout' }, want: { countsAsFailure: true, cooldownUntil: null, park: null } },
+  { name: 'success', o: { success: true }, want: { countsAsFailure: false, cooldownUntil: null, park: null, recordInWindow: true } },
+  { name: 'plain failure', o: { success: false }, want: { countsAsFailure: true, cooldownUntil: null, park: null, recordInWindow: true } },
+  { name: 'unknown class counts', o: { success: false, errorType: 'WEIRD' }, want: { countsAsFailure: true, cooldownUntil: null, park: null, recordInWindow: true } },
+  { name: '429 with retry-after cools down only', o: { success: false, errorType: 'RATE_LIMITED', retryAfterMs: 5000 }, want: { countsAsFailure: false, cooldownUntil: at + 5000, park: null, recordInWindow: false } },
+  { name: 'status 429 without class', o: { success: false, statusCode: 429 }, want: { countsAsFailure: false, cooldownUntil: at + 1000, park: null, recordInWindow: false } },
+  { name: 'quota exhausted', o: { success: false, errorType: 'QUOTA_EXHAUSTED' }, want: { countsAsFailure: false, cooldownUntil: at + 300_000, park: null, recordInWindow: false } },
+  { name: 'caller 4xx is not the instance', o: { success: false, statusCode: 422 }, want: { countsAsFailure: false, cooldownUntil: null, park: null, recordInWindow: false } },
+  { name: 'auth invalid parks', o: { success: false, statusCode: 401 }, want: { countsAsFailure: true, cooldownUntil: null, park: 'parked: AUTH_INVALID (upstream rejected the credentials)', recordInWindow: true } },
+  { name: '5xx counts', o: { success: false, statusCode: 503 }, want: { countsAsFailure: true, cooldownUntil: null, park: null, recordInWindow: true } },
+  { name: 'timeout counts', o: { success: false, errorType: 'timeout' }, want: { countsAsFailure: true, cooldownUntil: null, park: null, recordInWindow: true } },
 ];
 
 describe('classifyOutcome', () => {

@@ -11,6 +11,11 @@ export interface OutcomeClass {
   cooldownUntil: number | null;
   /** Take the instance out until an admin releases it (FORCED_OPEN with this reason). */
   park: string | null;
+  /**
+   * Whether the call belongs in the health window at all. A 429, an exhausted quota or a caller's own
+   * 4xx says nothing about the instance's health or speed, so it is left out (not even as a success).
+   */
+  recordInWindow: boolean;
 }
 
 export interface ReportedOutcome {
@@ -40,18 +45,18 @@ export function errorClassOf(o: ReportedOutcome): string {
 }
 
 export function classifyOutcome(o: ReportedOutcome): OutcomeClass {
-  if (o.success) return { countsAsFailure: false, cooldownUntil: null, park: null };
+  if (o.success) return { countsAsFailure: false, cooldownUntil: null, park: null, recordInWindow: true };
   const cls = errorClassOf(o);
   switch (cls) {
     case 'RATE_LIMITED':
-      return { countsAsFailure: false, cooldownUntil: o.callTimestamp + (o.retryAfterMs ?? DEFAULT_RATE_LIMIT_COOLDOWN_MS), park: null };
+      return { countsAsFailure: false, cooldownUntil: o.callTimestamp + (o.retryAfterMs ?? DEFAULT_RATE_LIMIT_COOLDOWN_MS), park: null, recordInWindow: false };
     case 'QUOTA_EXHAUSTED':
-      return { countsAsFailure: false, cooldownUntil: o.callTimestamp + (o.retryAfterMs ?? DEFAULT_QUOTA_COOLDOWN_MS), park: null };
+      return { countsAsFailure: false, cooldownUntil: o.callTimestamp + (o.retryAfterMs ?? DEFAULT_QUOTA_COOLDOWN_MS), park: null, recordInWindow: false };
     case 'CLIENT_4XX':
-      return { countsAsFailure: false, cooldownUntil: null, park: null };
+      return { countsAsFailure: false, cooldownUntil: null, park: null, recordInWindow: false };
     case 'AUTH_INVALID':
-      return { countsAsFailure: true, cooldownUntil: null, park: 'parked: AUTH_INVALID (upstream rejected the credentials)' };
+      return { countsAsFailure: true, cooldownUntil: null, park: 'parked: AUTH_INVALID (upstream rejected the credentials)', recordInWindow: true };
     default:
-      return { countsAsFailure: true, cooldownUntil: null, park: null };
+      return { countsAsFailure: true, cooldownUntil: null, park: null, recordInWindow: true };
   }
 }

@@ -27,6 +27,7 @@ describe('scoring', () => {
       priorSuccesses: 1,
       priorFailures: 1,
       successWeight: 4,
+      tieTolerance: 0.02,
       latencyWeight: 1,
       loadWeight: 1,
       costWeight: 0.5,

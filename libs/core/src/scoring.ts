@@ -64,6 +64,12 @@ export interface SmartConfig {
    * @default 0.5
    */
   costWeight: number;
+  /**
+   * LATENCY_FIRST / SUCCESS_RATE_FIRST: scores within this relative distance of the best are tied and
+   * shared round robin (no herding on noise).
+   * @default 0.02
+   */
+  tieTolerance: number;
 }
 
 export const DEFAULT_SMART_CONFIG: Readonly<SmartConfig> = Object.freeze({
@@ -75,6 +81,7 @@ export const DEFAULT_SMART_CONFIG: Readonly<SmartConfig> = Object.freeze({
   latencyWeight: 1,
   loadWeight: 1,
   costWeight: 0.5,
+  tieTolerance: 0.02,
 });
 
 const VALID: { readonly [K in keyof SmartConfig]: (v: number) => boolean } = {
@@ -87,6 +94,7 @@ const VALID: { readonly [K in keyof SmartConfig]: (v: number) => boolean } = {
   latencyWeight: (v) => v >= 0,
   loadWeight: (v) => v >= 0,
   costWeight: (v) => v >= 0,
+  tieTolerance: (v) => v >= 0 && v < 1,
 };
 
 /**

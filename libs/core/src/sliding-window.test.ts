@@ -199,7 +199,8 @@ describe('sliding-window', () => {
       ];
       const before = windowStats(w, 10_000, cfg);
       expect(before).to.include({ calls: 0, failures: 0, consecutiveFailures: 0 });
-      expect(before.latencyEwmaMs).to.be.closeTo(140, 1e-9); // 100, 100, then 100 + 0.2 * (300 - 100)
+      // Failures do not move the EWMA (a fast error must not look fast): only the success at 300 ms counts.
+      expect(before.latencyEwmaMs).to.be.closeTo(300, 1e-9);
       for (const c of cases) expect(recordCall(w, c.call, cfg), c.name).to.equal(c.recorded);
       expect(windowStats(w, 10_000, cfg)).to.include({ calls: 1, failures: 0 });
     });

@@ -188,10 +188,14 @@ export function recordCall(window: SlidingWindow, call: CallRecord, config: Wind
   } else if (call.success) {
     window.consecutiveFailures = 0;
   }
-  window.latencyEwmaMs =
-    window.latencyEwmaMs === null
-      ? latency
-      : window.latencyEwmaMs + LATENCY_EWMA_ALPHA * (latency - window.latencyEwmaMs);
+  // The EWMA tracks how fast the instance *answers*: a fast failure (connection refused, 429) must
+  // not make a broken instance look like the fastest one.
+  if (call.success) {
+    window.latencyEwmaMs =
+      window.latencyEwmaMs === null
+        ? latency
+        : window.latencyEwmaMs + LATENCY_EWMA_ALPHA * (latency - window.latencyEwmaMs);
+  }
 
   if (call.usage !== undefined) {
     const prompt = amount(call.usage.promptTokens);

@@ -158,7 +158,8 @@ const weighted: Strategy = (pool, ctx) => {
 
 const leastCost: Strategy = (pool, ctx) => {
   const scores = costScores(pool);
-  const index = bestWithRoundRobin(scores, ctx.rrCounter);
+  // Prices are exact: only equal costs share.
+  const index = bestWithRoundRobin(scores, ctx.rrCounter, 0);
   return { index, order: orderBy(scores, index), scores, explored: false };
 };
 
@@ -245,15 +246,20 @@ function exploitOrExplore(scores: (number | null)[], isColdAt: (i: number) => bo
     index = cold[uniformIndex(cold.length, ctx.rand())] ?? 0;
     explored = true;
   } else {
-    index = bestWithRoundRobin(warmScores, ctx.rrCounter);
+    index = bestWithRoundRobin(warmScores, ctx.rrCounter, ctx.config.tieTolerance);
   }
   return { index, order: orderBy(warmScores, index), scores, explored };
 }
 
-/** Index of the highest score; exact ties (same inputs give the same float) share by round robin. */
-function bestWithRoundRobin(scores: readonly (number | null)[], rrCounter: number): number {
+/**
+ * Index of the highest score. Scores within `tolerance` (relative) of the best count as tied and share
+ * by round robin: two instances at 99.1 % and 99.3 % are equally good, and without the band the
+ * smoothing (which rewards sample size) would herd all traffic onto whichever had more calls.
+ */
+function bestWithRoundRobin(scores: readonly (number | null)[], rrCounter: number, tolerance: number): number {
   const best = maxOf(scores.map((s) => s ?? -Infinity), -Infinity);
-  const tied = indexes(scores, (i) => scores[i] === best);
+  const floor = best > 0 ? best * (1 - clamp01(tolerance)) : best;
+  const tied = indexes(scores, (i) => scores[i] !== null && (scores[i] ?? -Infinity) >= floor);
   return tied[rrIndex(rrCounter, tied.length)] ?? 0;
 }
 

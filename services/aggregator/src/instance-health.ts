@@ -74,7 +74,10 @@ export function applyCall(h: InstanceHealth, e: CallResultEvent, now: number): C
   if (!windowMatchesConfig(h.window, wc)) h.window = createWindow(wc);
   const at = Math.min(e.callTimestamp, now);
   const outcome = classifyOutcome({ ...e, callTimestamp: at });
-  recordCall(h.window, { at, success: e.success, latencyMs: e.latencyMs, countsAsFailure: outcome.countsAsFailure, usage: e.usage }, wc);
+  // A 429, an exhausted quota or the caller's own 4xx is not a health signal: it only cools down.
+  if (outcome.recordInWindow) {
+    recordCall(h.window, { at, success: e.success, latencyMs: e.latencyMs, countsAsFailure: outcome.countsAsFailure, usage: e.usage }, wc);
+  }
   if (outcome.cooldownUntil !== null) h.cooldownUntil = Math.max(h.cooldownUntil ?? 0, outcome.cooldownUntil);
   if (outcome.park !== null) return park(h, outcome.park, now);
 

@@ -44,18 +44,20 @@ describe('aggregator: outcome classes and per-instance config (real Kafka, Redis
     const [i] = (await registerInstances(probe.db, [{}])) as [TestInstance];
     const sentAt = Date.now();
     await send(producer, names, times(20, i, false, { errorType: 'RATE_LIMITED', statusCode: 429, retryAfterMs: 60_000 }));
-    const r = await waitForRecord(probe.redis, names, i.id, '20 calls counted', callsAre(20));
+    // A 429 is no health signal: it only cools the instance down and stays out of the window.
+    const r = await waitForRecord(probe.redis, names, i.id, 'cooling', (x) => x.cooldownUntil !== null);
     expect(r.state).to.equal('CLOSED');
-    expect(r.stats).to.include({ calls: 20, failures: 0 });
+    expect(r.stats).to.include({ calls: 0, failures: 0 });
     expect(r.cooldownUntil).to.be.a('number').within(sentAt + 59_000, Date.now() + 60_000);
   });
 
   it('20 caller 4xx leave the instance CLOSED with no failure counted', async () => {
     const [i] = (await registerInstances(probe.db, [{}])) as [TestInstance];
-    await send(producer, names, times(20, i, false, { errorType: 'CLIENT_4XX', statusCode: 400 }));
-    const r = await waitForRecord(probe.redis, names, i.id, '20 calls counted', callsAre(20));
+    await send(producer, names, [...times(20, i, false, { errorType: 'CLIENT_4XX', statusCode: 400 }), callEvent(i, true)]);
+    // The caller's own mistakes stay out of the window: only the one success counts.
+    const r = await waitForRecord(probe.redis, names, i.id, 'the success counted', callsAre(1));
     expect(r).to.include({ state: 'CLOSED', cooldownUntil: null });
-    expect(r.stats).to.include({ calls: 20, failures: 0 });
+    expect(r.stats).to.include({ calls: 1, failures: 0 });
   });
 
   it('one AUTH_INVALID parks the instance (FORCED_OPEN with the reason) and audits it', async () => {

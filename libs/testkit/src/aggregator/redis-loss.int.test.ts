@@ -51,7 +51,7 @@ describe('aggregator: Redis data loss (real Kafka, Redis, Postgres)', function (
     ]);
     const before = {
       open: await waitForRecord(probe.redis, names, open.id, 'OPEN', (r) => r.state === 'OPEN'),
-      cooling: await waitForRecord(probe.redis, names, cooling.id, 'cooling', callsAre(2)),
+      cooling: await waitForRecord(probe.redis, names, cooling.id, 'cooling', (r) => r.cooldownUntil !== null),
       failing: await waitForRecord(probe.redis, names, failing.id, '3 failures', callsAre(3)),
     };
     const f = { ...initialBreaker(Date.now()), state: 'FORCED_OPEN' as const, reason: 'forced by admin', cooldownUntil: null, stats: null, updatedAt: Date.now() };

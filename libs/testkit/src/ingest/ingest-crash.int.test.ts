@@ -19,10 +19,11 @@ async function committedMessages(probe: Probe, names: StackNames): Promise<numbe
 
 /**
  * Crash safety of the real service binary: `kill -9` of `node services/ingestor/dist/main.js` while it
- * ingests, then a restart. Whatever was in flight (written but not committed, or neither) is read
- * again, and the idempotent write must absorb it: exactly N rows, and rollups that count N calls.
+ * ingests, a restart, a SIGTERM while it ingests again, another restart. Whatever was in flight
+ * (written but not committed, or neither) is read again, and the idempotent write must absorb it:
+ * exactly N rows, and rollups that count N calls.
  */
-describe('ingestor killed with SIGKILL in the middle of a 100,000-event load', function () {
+describe('ingestor killed with SIGKILL, then stopped with SIGTERM, in the middle of a 100,000-event load', function () {
   this.timeout(120_000);
   let names: StackNames;
   let probe: Probe;
@@ -47,7 +48,7 @@ describe('ingestor killed with SIGKILL in the middle of a 100,000-event load', f
     await probe?.close();
   });
 
-  it('stores exactly 100,000 rows and rollups summing to 100,000 after kill -9 and a restart', async () => {
+  it('stores exactly 100,000 rows and rollups summing to 100,000 after kill -9, a graceful stop and restarts', async () => {
     const { projectId, instances } = await registerInstances(probe.db, 30);
     const messages = Array.from({ length: N }, (_, i) =>
       eventMessage(callEvent(instances[i % instances.length]!, { success: i % 10 !== 0, latencyMs: (i * 7919) % 4000 })));
@@ -67,8 +68,17 @@ describe('ingestor killed with SIGKILL in the middle of a 100,000-event load', f
     await producing;
     expect(atKill.rows, 'killed mid-load').to.be.below(N);
 
+    // A graceful stop in the middle of the rest of the load: it drains what it holds and exits 0.
     const second = startIngestorChild(names);
     children.push(second);
+    await waitFor('more than half of the load stored', async () => (await countStored(probe.db, projectId)).rows >= N / 2, { timeoutMs: 60_000, intervalMs: 20 });
+    const stopAsked = Date.now();
+    expect(await second.kill('SIGTERM'), second.stderr()).to.equal(0);
+    expect(Date.now() - stopAsked, 'stopped within its drain timeout').to.be.below(15_000);
+    expect(await committedMessages(probe, names)).to.be.at.most((await countStored(probe.db, projectId)).rows);
+
+    const third = startIngestorChild(names);
+    children.push(third);
     await waitFor('every event stored and counted', async () => {
       const s = await countStored(probe.db, projectId);
       return s.rows >= N && s.rollupCalls >= N;
@@ -80,7 +90,6 @@ describe('ingestor killed with SIGKILL in the middle of a 100,000-event load', f
     expect(rows[0]!.failures).to.equal(N / 10);
     expect(await topicMessageCount(probe.kafka, names.dlqTopic), 'nothing dead-lettered').to.equal(0);
 
-    // And the restarted one stops gracefully.
-    expect(await second.kill('SIGTERM'), second.stderr()).to.equal(0);
+    expect(await third.kill('SIGTERM'), third.stderr()).to.equal(0);
   });
 });

@@ -172,7 +172,10 @@ export class SelectionService {
     const overLimit =
       (params.rpm !== null && (ctx.rpm.get(inst.id) ?? 0) >= params.rpm) ||
       (params.tpm !== null && (ctx.tpm.get(inst.id) ?? 0) >= params.tpm);
-    const stats = record.stats;
+    // Window figures older than the window describe nothing any more: an instance nobody routes to
+    // must turn cold again (and so get its exploration share) instead of keeping its last verdict.
+    const windowMs = 'breaker' in inst.routingParams ? this.configFor(inst).windowMs : this.options.breakerDefaults.windowMs;
+    const stats = record.stats !== null && now - record.updatedAt <= windowMs ? record.stats : null;
     return toCandidate({
       id: inst.id,
       priority: params.priority,
@@ -200,7 +203,11 @@ export class SelectionService {
       const inst = instances.find((i) => i.id === c.id)!;
       const cfg = this.configFor(inst);
       const record = this.health.get(c.id, now);
-      if (await this.permits.tryAcquire(c.id, record.since, cfg.halfOpenProbes, cfg.maxOpenDurationMs + this.options.leaseTtlMs * 2)) return c.id;
+      // Permits are counted per open episode (`openedAt` carries over OPEN → HALF_OPEN), not per state:
+      // an OPEN past its openUntil already answers `probe`, and the tick to HALF_OPEN must not hand out
+      // a second set. The TTL lets a lost probe (its lease settled without an outcome) be retried.
+      const episode = record.openedAt ?? record.since;
+      if (await this.permits.tryAcquire(c.id, episode, cfg.halfOpenProbes, this.options.leaseTtlMs + 10_000)) return c.id;
     }
     return null;
   }
