@@ -17,13 +17,14 @@ describe('health record codec', () => {
   it('publishes the breaker, the live cool-down and the window stats at write time', () => {
     const h = newInstanceHealth(ID, PROJECT, { ...DEFAULT_BREAKER_CONFIG }, t0);
     applyCall(h, event(true, 100), t0);
-    applyCall(h, event(false, 300), t0);
-    applyCall(h, event(false, 6000, { errorType: 'RATE_LIMITED', retryAfterMs: 2000 }), t0);
+    applyCall(h, event(false, 6000), t0);
+    // A 429 only cools down: it stays out of the window.
+    applyCall(h, event(false, 50, { errorType: 'RATE_LIMITED', retryAfterMs: 2000 }), t0);
     const r = toHealthRecord(h, t0 + 10);
     expect(r).to.include({ state: 'CLOSED', cooldownUntil: t0 + 2000, updatedAt: t0 + 10 });
-    expect(r.stats).to.include({ calls: 3, failures: 1, slowCalls: 1 });
-    expect(r.stats!.failureRate).to.be.closeTo(1 / 3, 1e-9);
-    expect(r.stats!.avgLatencyMs).to.be.closeTo(6400 / 3, 1e-9);
+    expect(r.stats).to.include({ calls: 2, failures: 1, slowCalls: 1 });
+    expect(r.stats!.failureRate).to.be.closeTo(1 / 2, 1e-9);
+    expect(r.stats!.avgLatencyMs).to.be.closeTo(6100 / 2, 1e-9);
     expect(r.stats!.latencyEwmaMs).to.be.a('number');
     // Once passed, the cool-down is published as null.
     expect(toHealthRecord(h, t0 + 2000).cooldownUntil).to.equal(null);
