@@ -1,6 +1,7 @@
 // Closed-loop HTTP load with autocannon: N keep-alive connections, each sending its next request as
 // soon as the previous one answered. Latencies are kept per response (sub-millisecond), not from
-// autocannon's integer-millisecond histogram.
+// autocannon's integer-millisecond histogram. (autocannon's own rate limit sends each second's
+// budget in a burst at the start of the second, so paced runs use paced-load.ts instead.)
 import autocannon from 'autocannon';
 import { percentile } from './stats';
 
@@ -15,8 +16,6 @@ export interface LoadOptions {
   durationS?: number;
   /** Stop after this many requests instead. */
   amount?: number;
-  /** Requests per second over all connections (open loop); unlimited when absent. */
-  overallRate?: number;
 }
 
 export interface LoadResult {
@@ -48,7 +47,6 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
         pipelining: 1,
         timeout: 10,
         ...(opts.amount !== undefined ? { amount: opts.amount } : { duration: opts.durationS ?? 10 }),
-        ...(opts.overallRate ? { overallRate: opts.overallRate } : {}),
         requests: [
           {
             method: 'POST',

@@ -83,17 +83,19 @@ export async function reactionBench(ctx: BenchContext, stack: LiveStack): Promis
   const maxOf = (t: Trial[]) => Math.max(...t.map((x) => x.failedCalls));
   const list = (t: Trial[]) => t.map((x) => x.failedCalls).join(', ');
   const tail = (t: Trial[]) => ms(Math.max(...t.map((x) => x.tailMs)));
-  const pass = maxOf(tight) <= THRESHOLD;
+  // Whether the instance is skipped in time is a race between the client's next select and the
+  // aggregator's announcement, so every trial counts, paced ones included.
+  const worst = maxOf([...tight, ...paced]);
+  const pass = worst <= THRESHOLD;
   ctx.say(`  breaker reaction: back-to-back loop failed calls per trial [${list(tight)}], longest tail after the ${THRESHOLD}th ${tail(tight)}; with ${pacedCallMs} ms calls [${list(paced)}], tail ${tail(paced)}`);
   return {
     order: 6,
     name: 'breaker reaction',
-    figures: `at most ${maxOf(tight)} failed calls before it was skipped (back-to-back select → fail-report loop, ${tightTrials} trials: ${list(tight)}; with ${pacedCallMs} ms calls: ${list(paced)})`,
+    figures: `at most ${worst} failed calls before it was skipped (sequential select → fail-report loops; back to back, ${tightTrials} trials: ${list(tight)}; with ${pacedCallMs} ms calls, ${pacedTrials} trials: ${list(paced)})`,
     target: `≤ ${THRESHOLD} (BREAKER_CONSECUTIVE_FAILURES)`,
     pass,
     rows: [
-      { what: 'breaker reaction: failed calls to a failing instance before it is skipped (back-to-back loop)', figure: `max ${maxOf(tight)} (trials: ${list(tight)})`, target: `≤ ${THRESHOLD}`, pass },
-      { what: `same, with ${pacedCallMs} ms calls`, figure: `max ${maxOf(paced)} (trials: ${list(paced)})`, target: '', pass: undefined },
+      { what: 'breaker reaction: failed calls to a failing instance before it is skipped (sequential loops)', figure: `max ${worst} (back to back: ${list(tight)}; ${pacedCallMs} ms calls: ${list(paced)})`, target: `≤ ${THRESHOLD}`, pass },
     ],
   };
 }

@@ -47,13 +47,14 @@ interface Owned<T> {
   close(): Promise<void>;
 }
 
-export async function startApi(names: StackNames, overrides: Partial<ApiOptions> = {}): Promise<Owned<ApiService> & { http: HttpClient; admin: HttpClient; port: number }> {
+export async function startApi(names: StackNames, overrides: Partial<ApiOptions> & { brokers?: string[] } = {}): Promise<Owned<ApiService> & { http: HttpClient; admin: HttpClient; port: number }> {
   const env = testEnv();
   const log = quietLog();
   const db = createDb(env.databaseUrl, { max: 5 });
   const redis = createRedis(env.redisUrl);
   const redisSub = createRedis(env.redisUrl);
-  const kafka = createKafka({ brokers: env.brokers, clientId: 'test-api', logger: log });
+  const { brokers = env.brokers, ...apiOverrides } = overrides;
+  const kafka = createKafka({ brokers, clientId: 'test-api', logger: log });
   const service = createApi({
     log, db, redis, redisSub, kafka, metrics: createMetricsRegistry('api'),
     options: {
@@ -76,7 +77,7 @@ export async function startApi(names: StackNames, overrides: Partial<ApiOptions>
       affinityTtlMs: 30 * 60_000,
       selectRateLimit: 0,
       version: 'test',
-      ...overrides,
+      ...apiOverrides,
     },
   });
   const port = await service.start();

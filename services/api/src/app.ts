@@ -181,7 +181,8 @@ export function createApi(deps: ApiDeps): ApiService {
       await seedKey();
       await notifier.start();
       await breakers.start();
-      await producer.connect();
+      // In the background: selection must serve while Kafka is down; reports wait for it (bounded).
+      void producer.connect();
       sweeper.start();
       server = http.createServer(app);
       // AgentX's pool re-validates connections idle > 2 s; keep them open well past that (and past

@@ -47,8 +47,9 @@ export class ReportProducer {
 
   async send(events: CallResultEvent[]): Promise<void> {
     if (!this.connected) {
-      void this.connect();
-      throw new HttpError('DEPENDENCY_UNAVAILABLE', 'event bus unavailable; report not accepted, retry later');
+      // Still (re)connecting: wait for it, but never longer than a report may take.
+      await Promise.race([this.connect(), new Promise((r) => setTimeout(r, this.opts.timeoutMs).unref())]);
+      if (!this.connected) throw new HttpError('DEPENDENCY_UNAVAILABLE', 'event bus unavailable; report not accepted, retry later');
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
