@@ -14,3 +14,4 @@ export * from './dead-letter';
 export * from './event-intake';
 export * from './batch-retry';
 export * from './stores/breaker-transition-store';
+export * from './lua-script';

@@ -10,6 +10,8 @@ import type { Logger, Redis, RedisKeys } from '@apg/platform';
  */
 export class BreakerCache {
   private records = new Map<string, HealthRecord>();
+  /** The JSON each record was parsed from: a refresh re-parses only what changed (less garbage). */
+  private raw = new Map<string, string>();
   private timer: NodeJS.Timeout | null = null;
   lastRefreshAt = 0;
   lastRefreshOk = false;
@@ -22,8 +24,8 @@ export class BreakerCache {
   ) {}
 
   /** The instance's record; an instance the aggregator never saw is healthy and cold. */
-  get(instanceId: string, now: number): HealthRecord {
-    return this.records.get(instanceId) ?? { ...initialBreaker(now - 1), cooldownUntil: null, stats: null, updatedAt: 0 };
+  get(instanceId: string): HealthRecord {
+    return this.records.get(instanceId) ?? UNSEEN;
   }
 
   has(instanceId: string): boolean {
@@ -37,17 +39,26 @@ export class BreakerCache {
     const held = this.records.get(instanceId);
     if (held && held.updatedAt > r.updatedAt) return;
     this.records.set(instanceId, r);
+    this.raw.delete(instanceId);
   }
 
   forget(instanceId: string): void {
     this.records.delete(instanceId);
+    this.raw.delete(instanceId);
   }
 
   async refresh(): Promise<void> {
     try {
       const all = await this.redis.hgetall(this.keys.breakerStates());
       const next = new Map<string, HealthRecord>();
+      const nextRaw = new Map<string, string>();
       for (const [id, json] of Object.entries(all)) {
+        const held = this.records.get(id);
+        if (held && this.raw.get(id) === json) {
+          next.set(id, held);
+          nextRaw.set(id, json);
+          continue;
+        }
         let parsed: unknown;
         try {
           parsed = JSON.parse(json);
@@ -56,9 +67,13 @@ export class BreakerCache {
           continue;
         }
         const r = asRecord(parsed);
-        if (r) next.set(id, r);
+        if (r) {
+          next.set(id, r);
+          nextRaw.set(id, json);
+        }
       }
       this.records = next;
+      this.raw = nextRaw;
       this.lastRefreshAt = Date.now();
       this.lastRefreshOk = true;
     } catch (err) {
@@ -78,6 +93,9 @@ export class BreakerCache {
     this.timer = null;
   }
 }
+
+/** An instance the aggregator never saw: healthy and cold (one shared, frozen object: no garbage per select). */
+const UNSEEN: HealthRecord = Object.freeze({ ...initialBreaker(0), reason: 'no outcome reported yet', cooldownUntil: null, stats: null, updatedAt: 0 });
 
 /** Accepts records written by any aggregator version: missing newer fields get neutral values. */
 function asRecord(v: unknown): HealthRecord | null {

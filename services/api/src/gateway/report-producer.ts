@@ -12,6 +12,7 @@ export class ReportProducer {
   private readonly producer: Producer;
   private connected = false;
   private connecting: Promise<void> | null = null;
+  private pending: { events: CallResultEvent[]; resolve: () => void; reject: (err: Error) => void }[] = [];
 
   constructor(
     kafka: Kafka,
@@ -56,20 +57,40 @@ export class ReportProducer {
       timer = setTimeout(() => reject(new HttpError('DEPENDENCY_UNAVAILABLE', 'event bus did not acknowledge in time; retry later')), this.opts.timeoutMs);
     });
     try {
-      await Promise.race([
-        this.producer.send({
-          topic: this.topic,
-          acks: -1,
-          messages: events.map((e) => ({ key: e.instanceId, value: encodeCallResultEvent(e) })),
-        }),
-        timeout,
-      ]);
+      await Promise.race([this.enqueue(events), timeout]);
     } catch (err) {
       if (err instanceof HttpError) throw err;
       this.log.warn({ err: (err as Error).message }, 'report not produced');
       throw new HttpError('DEPENDENCY_UNAVAILABLE', 'event bus rejected the report; retry later');
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Joins the reports that arrive in the same event-loop turn into one produce request: one broker
+   * round trip (and acknowledgement) for all of them instead of one each. Each caller still resolves
+   * only once the broker acknowledged its events.
+   */
+  private enqueue(events: CallResultEvent[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ events, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      await this.producer.send({
+        topic: this.topic,
+        acks: -1,
+        messages: batch.flatMap((p) => p.events.map((e) => ({ key: e.instanceId, value: encodeCallResultEvent(e) }))),
+      });
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      for (const p of batch) p.reject(err as Error);
     }
   }
 

@@ -1,13 +1,13 @@
-import type { Redis, RedisKeys } from '@apg/platform';
+import { LuaScript, type Redis, type RedisKeys } from '@apg/platform';
 
 /**
  * Everything a select needs from Redis in ONE round trip: the caller's select count this second
- * (rate limit), the affinity binding (its TTL slid in the same step) and, per candidate, open leases
- * and this minute's rpm/tpm counters.
- * KEYS: rateKey, affinityKey ('' when none), then per candidate: inflight, rpm, tpm.
+ * (rate limit), the affinity binding (its TTL slid in the same step) and the counters the decision
+ * reads (in-flight for SMART's load, rpm/tpm only for instances that have such limits).
+ * KEYS: rateKey, affinityKey ('' when none), then the counter keys.
  * ARGV: affinityTtlMs.
  */
-const SELECT_CONTEXT = `
+const SELECT_CONTEXT = new LuaScript(`
 local rate = redis.call('INCR', KEYS[1])
 if rate == 1 then redis.call('PEXPIRE', KEYS[1], 2000) end
 local bound = false
@@ -17,11 +17,11 @@ if KEYS[2] ~= '' then
 end
 local counts = {}
 for i = 3, #KEYS do counts[#counts + 1] = tonumber(redis.call('GET', KEYS[i]) or '0') end
-return {rate, bound, counts}`;
+return {rate, bound, counts}`);
 
 // Settles a lease once: whoever removes it from the expiry set owns it (report or sweeper). Only a
 // report for the lease's own instance may: another instance's (another tenant's) leaves it open.
-const SETTLE = `
+const SETTLE = new LuaScript(`
 if redis.call('HGET', KEYS[2], 'instanceId') ~= ARGV[3] then return false end
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return false end
 local lease = redis.call('HGETALL', KEYS[2])
@@ -32,10 +32,10 @@ if inst then
   local k = ARGV[2] .. inst
   if tonumber(redis.call('GET', k) or '0') > 0 then redis.call('DECR', k) end
 end
-return lease`;
+return lease`);
 
 // Pops up to ARGV[2] leases that expired before ARGV[1]; each is settled exactly as above.
-const SWEEP = `
+const SWEEP = new LuaScript(`
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
 for _, id in ipairs(ids) do
@@ -52,7 +52,7 @@ for _, id in ipairs(ids) do
   out[#out + 1] = id
   out[#out + 1] = lease
 end
-return out`;
+return out`);
 
 export interface SelectContext {
   rate: number;
@@ -86,20 +86,27 @@ function leaseFrom(selectionId: string, flat: string[]): Lease | null {
 export class RoutingState {
   constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
 
-  async selectContext(args: { keyId: string; affinityKey: string | null; affinityTtlMs: number; candidateIds: string[]; now: number }): Promise<SelectContext> {
+  async selectContext(args: {
+    keyId: string;
+    affinityKey: string | null;
+    affinityTtlMs: number;
+    counters: readonly { id: string; inflight: boolean; rpm: boolean; tpm: boolean }[];
+    now: number;
+  }): Promise<SelectContext> {
     const minute = minuteOf(args.now);
     const keys = [this.keys.selectRate(args.keyId, Math.floor(args.now / 1000)), args.affinityKey ?? ''];
-    for (const id of args.candidateIds) keys.push(this.keys.inflight(id), this.keys.rpm(id, minute), this.keys.tpm(id, minute));
-    const [rate, bound, counts] = (await this.redis.eval(SELECT_CONTEXT, keys.length, ...keys, String(args.affinityTtlMs))) as [number, string | null, number[]];
-    const inflight = new Map<string, number>();
-    const rpm = new Map<string, number>();
-    const tpm = new Map<string, number>();
-    args.candidateIds.forEach((id, i) => {
-      inflight.set(id, counts[i * 3] ?? 0);
-      rpm.set(id, counts[i * 3 + 1] ?? 0);
-      tpm.set(id, counts[i * 3 + 2] ?? 0);
-    });
-    return { rate, boundInstanceId: bound || null, inflight, rpm, tpm };
+    const slots: { map: Map<string, number>; id: string }[] = [];
+    const ctx: SelectContext = { rate: 0, boundInstanceId: null, inflight: new Map(), rpm: new Map(), tpm: new Map() };
+    for (const c of args.counters) {
+      if (c.inflight) { keys.push(this.keys.inflight(c.id)); slots.push({ map: ctx.inflight, id: c.id }); }
+      if (c.rpm) { keys.push(this.keys.rpm(c.id, minute)); slots.push({ map: ctx.rpm, id: c.id }); }
+      if (c.tpm) { keys.push(this.keys.tpm(c.id, minute)); slots.push({ map: ctx.tpm, id: c.id }); }
+    }
+    const [rate, bound, counts] = (await SELECT_CONTEXT.run(this.redis, keys, [args.affinityTtlMs])) as [number, string | null, number[]];
+    ctx.rate = rate;
+    ctx.boundInstanceId = bound || null;
+    slots.forEach((slot, i) => slot.map.set(slot.id, counts[i] ?? 0));
+    return ctx;
   }
 
   /**
@@ -128,13 +135,13 @@ export class RoutingState {
    * existed, or was granted to another instance (which it then leaves untouched).
    */
   async settle(selectionId: string, instanceId: string): Promise<Lease | null> {
-    const flat = (await this.redis.eval(SETTLE, 2, this.keys.leaseExpiries(), this.keys.lease(selectionId), selectionId, this.keys.inflight(''), instanceId)) as string[] | null;
+    const flat = (await SETTLE.run(this.redis, [this.keys.leaseExpiries(), this.keys.lease(selectionId)], [selectionId, this.keys.inflight(''), instanceId])) as string[] | null;
     return flat ? leaseFrom(selectionId, flat) : null;
   }
 
   /** Claims up to `limit` expired leases (each exactly once across replicas). */
   async sweepExpired(now: number, limit: number): Promise<Lease[]> {
-    const flat = (await this.redis.eval(SWEEP, 1, this.keys.leaseExpiries(), String(now), String(limit), this.keys.lease(''), this.keys.inflight(''))) as (string | string[])[];
+    const flat = (await SWEEP.run(this.redis, [this.keys.leaseExpiries()], [now, limit, this.keys.lease(''), this.keys.inflight('')])) as (string | string[])[];
     const out: Lease[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const lease = leaseFrom(flat[i] as string, flat[i + 1] as string[]);

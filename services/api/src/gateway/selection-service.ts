@@ -10,6 +10,7 @@ import {
   type Candidate,
   type Explained,
   type HealthRecord,
+  type RoutingParams,
   type SmartConfig,
   type StrategyName,
 } from '@apg/core';
@@ -59,6 +60,7 @@ type ExplainedGroup = { apiIdentifier: string; candidates: (Explained & { breake
  */
 export class SelectionService {
   private readonly rrCounters = new Map<string, number>();
+  private readonly paramsCache = new WeakMap<InstanceRecord, RoutingParams>();
 
   constructor(
     private readonly registry: RegistryCache,
@@ -74,21 +76,29 @@ export class SelectionService {
 
   async select(who: Selector, req: SelectInstanceRequest): Promise<SelectedInstanceDto & { panic?: boolean; explain?: unknown }> {
     const strategy = this.strategyOf(who, req);
-    const group = await this.registry.group(who.projectId, req.apiType);
+    const index = await this.registry.index(who.projectId, req.apiType);
     const identifiers = [req.apiIdentifier, ...(req.fallbackChain ?? [])];
-    const perIdentifier = identifiers.map((id) => this.candidatesFor(group, id, req));
-    const all = [...new Map(perIdentifier.flat().map((i) => [i.id, i])).values()];
+    const perIdentifier = identifiers.map((id) => this.candidatesFor(index.get(id) ?? [], req));
+    const all = identifiers.length === 1 ? perIdentifier[0]! : [...new Map(perIdentifier.flat().map((i) => [i.id, i])).values()];
+    const params = new Map(all.map((i) => [i.id, this.paramsOf(i)]));
 
     const now = this.now();
     const affinityKey = req.affinityKey && req.affinityType
       ? this.keys.affinity(who.projectId, req.apiType, req.apiIdentifier, req.affinityType, req.affinityKey)
       : null;
-    const ctx = await this.state.selectContext({ keyId: who.keyId, affinityKey, affinityTtlMs: this.options.affinityTtlMs, candidateIds: all.map((i) => i.id), now });
+    const ctx = await this.state.selectContext({
+      keyId: who.keyId,
+      affinityKey,
+      affinityTtlMs: this.options.affinityTtlMs,
+      // Only what the decision reads: load for SMART, rpm/tpm for instances that have such limits.
+      counters: all.map((i) => ({ id: i.id, inflight: strategy === 'SMART', rpm: params.get(i.id)!.rpm !== null, tpm: params.get(i.id)!.tpm !== null })),
+      now,
+    });
     if (this.options.selectRateLimit > 0 && ctx.rate > this.options.selectRateLimit) {
       throw new HttpError('RATE_LIMITED', `select rate limit of ${this.options.selectRateLimit}/s exceeded for this API key`, undefined, { 'Retry-After': '1' });
     }
 
-    const candidates = perIdentifier.map((list) => list.map((inst) => this.toCandidate(inst, ctx, now)));
+    const candidates = perIdentifier.map((list) => list.map((inst) => this.toCandidate(inst, params.get(inst.id)!, ctx, now)));
     const explained: ExplainedGroup[] = [];
     let decision: Decision | null = null;
     let via: 'affinity' | 'probe' | 'strategy' | 'panic' = 'strategy';
@@ -111,11 +121,11 @@ export class SelectionService {
         break;
       }
       const result = choose(strategy, candidates[i]!, { rand: this.rand, now, rrCounter: this.nextRr(who, req, identifiers[i]!), config: this.options.smart });
-      if (req.explain) explained.push({ apiIdentifier: identifiers[i]!, candidates: result.ranked.map((e) => ({ ...e, breakerState: this.health.get(e.id, now).state })) });
+      if (req.explain) explained.push({ apiIdentifier: identifiers[i]!, candidates: result.ranked.map((e) => ({ ...e, breakerState: this.health.get(e.id).state })) });
       if (result.chosen) decision = this.decide(perIdentifier[i]!, result.chosen.id, now, i, false);
     }
     if (!decision && who.panicMode && all.length > 0) {
-      decision = this.panic(all, now);
+      decision = this.panic(all);
       via = 'panic';
     }
     if (!decision) throw this.noInstance(req, identifiers, perIdentifier[0]!.length);
@@ -153,22 +163,28 @@ export class SelectionService {
     return s;
   }
 
-  /** The seed's candidate rule: ACTIVE, identifier or businessId matches, userId strictly equal when given. */
-  private candidatesFor(group: InstanceRecord[], identifier: string, req: SelectInstanceRequest): InstanceRecord[] {
+  /**
+   * The seed's candidate rule on the instances whose identifier or businessId matched (the index
+   * lookup): ACTIVE, userId strictly equal when given (AgentX's only tenant isolation between users).
+   */
+  private candidatesFor(matched: readonly InstanceRecord[], req: SelectInstanceRequest): InstanceRecord[] {
     const userId = req.userId?.trim() ? req.userId : undefined;
-    const exclude = new Set(req.excludeInstanceIds ?? []);
-    return group.filter(
-      (i) =>
-        i.status === 'ACTIVE' &&
-        (i.apiIdentifier === identifier || i.businessId === identifier) &&
-        (userId === undefined || i.userId === userId) &&
-        !exclude.has(i.id),
-    );
+    const exclude = req.excludeInstanceIds?.length ? new Set(req.excludeInstanceIds) : null;
+    return matched.filter((i) => i.status === 'ACTIVE' && (userId === undefined || i.userId === userId) && !(exclude?.has(i.id) ?? false));
   }
 
-  private toCandidate(inst: InstanceRecord, ctx: SelectContext, now: number): Candidate {
-    const record = this.health.get(inst.id, now);
-    const params = routingParamsOf(inst.routingParams);
+  /** Parsed routing params, memoised per registry record (records are replaced, never mutated, on change). */
+  private paramsOf(i: InstanceRecord): RoutingParams {
+    let p = this.paramsCache.get(i);
+    if (!p) {
+      p = routingParamsOf(i.routingParams);
+      this.paramsCache.set(i, p);
+    }
+    return p;
+  }
+
+  private toCandidate(inst: InstanceRecord, params: RoutingParams, ctx: SelectContext, now: number): Candidate {
+    const record = this.health.get(inst.id);
     const overLimit =
       (params.rpm !== null && (ctx.rpm.get(inst.id) ?? 0) >= params.rpm) ||
       (params.tpm !== null && (ctx.tpm.get(inst.id) ?? 0) >= params.tpm);
@@ -202,7 +218,7 @@ export class SelectionService {
       if (c.routable !== 'probe' || c.overLimit || (c.cooldownUntil !== null && c.cooldownUntil > now)) continue;
       const inst = instances.find((i) => i.id === c.id)!;
       const cfg = this.configFor(inst);
-      const record = this.health.get(c.id, now);
+      const record = this.health.get(c.id);
       // Permits are counted per open episode (`openedAt` carries over OPEN → HALF_OPEN), not per state:
       // an OPEN past its openUntil already answers `probe`, and the tick to HALF_OPEN must not hand out
       // a second set. The TTL lets a lost probe (its lease settled without an outcome) be retried.
@@ -212,8 +228,8 @@ export class SelectionService {
     return null;
   }
 
-  private decide(instances: InstanceRecord[], id: string, now: number, identifierIndex: number, probe: boolean): Decision {
-    return { instance: instances.find((i) => i.id === id)!, record: this.health.get(id, now), probe, identifierIndex, panic: false };
+  private decide(instances: InstanceRecord[], id: string, _now: number, identifierIndex: number, probe: boolean): Decision {
+    return { instance: instances.find((i) => i.id === id)!, record: this.health.get(id), probe, identifierIndex, panic: false };
   }
 
   /**
@@ -221,9 +237,9 @@ export class SelectionService {
    * instance rather than nothing — never a FORCED_OPEN one (an admin took it out on purpose). Least
    * bad = lowest window failure rate, then the breaker that reopens soonest.
    */
-  private panic(all: InstanceRecord[], now: number): Decision | null {
+  private panic(all: InstanceRecord[]): Decision | null {
     const ranked = all
-      .map((instance) => ({ instance, record: this.health.get(instance.id, now) }))
+      .map((instance) => ({ instance, record: this.health.get(instance.id) }))
       .filter((x) => x.record.state !== 'FORCED_OPEN')
       .sort((a, b) => (a.record.stats?.failureRate ?? 0) - (b.record.stats?.failureRate ?? 0) || (a.record.openUntil ?? 0) - (b.record.openUntil ?? 0));
     const best = ranked[0];
