@@ -99,9 +99,13 @@ export class RedisKeys {
     return `${this.prefix}tpm:${instanceId}:${minute}`;
   }
 
-  /** One decision lease (hash: instance, project, probe flag, …); TTL = lease TTL + 60 s. */
-  lease(selectionId: string): string {
-    return `${this.prefix}lease:${selectionId}`;
+  /**
+   * Open decision leases: hash selectionId → `instanceId|projectId|probe|at|expiresAt`. No TTL: a
+   * field leaves when its lease is settled by a report or swept on expiry, together with its
+   * entry in `leaseExpiries()`.
+   */
+  leases(): string {
+    return `${this.prefix}leases`;
   }
 
   /**

@@ -84,7 +84,7 @@ describe('api: tenant isolation probes on every tenant route', function () {
       instances: instances.sort((x, y) => String(x['id']).localeCompare(String(y['id']))),
       breaker: await Promise.all(ids.map((id) => r.hget(keys.breakerStates(), id))),
       inflight: await Promise.all(ids.map((id) => r.get(keys.inflight(id)))),
-      lease: await r.hgetall(keys.lease(bSelectionId)),
+      lease: await r.hget(keys.leases(), bSelectionId),
       leaseExpiry: await r.zscore(keys.leaseExpiries(), bSelectionId),
       affinity: await r.get(bAffinityKey),
       protected: (await b.http.get('/api/health/protected')).status,
@@ -116,7 +116,7 @@ describe('api: tenant isolation probes on every tenant route', function () {
     expect(chosen.id).to.equal(B.shared.id);
     bSelectionId = chosen.selectionId;
     bAffinityKey = keys.affinity(b.projectId, 'MODEL', 'shared-model', 'SESSION', 'sess-1');
-    await waitFor('B\'s lease and binding to be recorded', async () => (await probe.redis.exists(keys.lease(bSelectionId))) === 1 && (await probe.redis.get(bAffinityKey)) === B.shared.id);
+    await waitFor('B\'s lease and binding to be recorded', async () => (await probe.redis.hexists(keys.leases(), bSelectionId)) === 1 && (await probe.redis.get(bAffinityKey)) === B.shared.id);
     const ops = operationsOf(await fetchOpenApi(api.http));
     tenantOps = ops.filter((o) => o.auth === 'apiKey');
     adminOps = ops.filter((o) => o.auth === 'admin');

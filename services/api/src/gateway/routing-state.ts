@@ -19,38 +19,50 @@ local counts = {}
 for i = 3, #KEYS do counts[#counts + 1] = tonumber(redis.call('GET', KEYS[i]) or '0') end
 return {rate, bound, counts}`);
 
+// Records a decision in one step: the lease (expiry set + hash), the in-flight count, this minute's
+// rpm counter (only for instances with an rpm limit) and the affinity binding when it is new or moved.
+// KEYS: expiries, leases, inflight, rpm ('' = none), affinity ('' = none)
+// ARGV: selectionId, expiresAt, leaseValue, inflightTtlMs, affinityTtlMs, instanceId
+const RECORD = new LuaScript(`
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('INCR', KEYS[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
+if KEYS[4] ~= '' then
+  redis.call('INCR', KEYS[4])
+  redis.call('PEXPIRE', KEYS[4], 120000)
+end
+if KEYS[5] ~= '' then redis.call('SET', KEYS[5], ARGV[6], 'PX', ARGV[5]) end
+return 1`);
+
 // Settles a lease once: whoever removes it from the expiry set owns it (report or sweeper). Only a
 // report for the lease's own instance may: another instance's (another tenant's) leaves it open.
+// KEYS: expiries, leases. ARGV: selectionId, inflightPrefix, instanceId.
 const SETTLE = new LuaScript(`
-if redis.call('HGET', KEYS[2], 'instanceId') ~= ARGV[3] then return false end
+local lease = redis.call('HGET', KEYS[2], ARGV[1])
+if not lease or string.sub(lease, 1, #ARGV[3] + 1) ~= ARGV[3] .. '|' then return false end
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return false end
-local lease = redis.call('HGETALL', KEYS[2])
-redis.call('DEL', KEYS[2])
-local inst = nil
-for i = 1, #lease, 2 do if lease[i] == 'instanceId' then inst = lease[i + 1] end end
-if inst then
-  local k = ARGV[2] .. inst
-  if tonumber(redis.call('GET', k) or '0') > 0 then redis.call('DECR', k) end
-end
+redis.call('HDEL', KEYS[2], ARGV[1])
+local k = ARGV[2] .. ARGV[3]
+if tonumber(redis.call('GET', k) or '0') > 0 then redis.call('DECR', k) end
 return lease`);
 
 // Pops up to ARGV[2] leases that expired before ARGV[1]; each is settled exactly as above.
+// KEYS: expiries, leases. ARGV: now, limit, inflightPrefix.
 const SWEEP = new LuaScript(`
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
-  local lk = ARGV[3] .. id
-  local lease = redis.call('HGETALL', lk)
-  redis.call('DEL', lk)
-  local inst = nil
-  for i = 1, #lease, 2 do if lease[i] == 'instanceId' then inst = lease[i + 1] end end
-  if inst then
-    local k = ARGV[4] .. inst
+  local lease = redis.call('HGET', KEYS[2], id)
+  redis.call('HDEL', KEYS[2], id)
+  if lease then
+    local inst = string.match(lease, '^([^|]+)')
+    local k = ARGV[3] .. inst
     if tonumber(redis.call('GET', k) or '0') > 0 then redis.call('DECR', k) end
+    out[#out + 1] = id
+    out[#out + 1] = lease
   end
-  out[#out + 1] = id
-  out[#out + 1] = lease
 end
 return out`);
 
@@ -73,13 +85,12 @@ export interface Lease {
 
 const minuteOf = (now: number) => Math.floor(now / 60_000);
 
-function leaseFrom(selectionId: string, flat: string[]): Lease | null {
-  const m = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i]!, flat[i + 1]!);
-  const instanceId = m.get('instanceId');
-  const projectId = m.get('projectId');
+const encodeLease = (l: Lease): string => `${l.instanceId}|${l.projectId}|${l.probe ? 1 : 0}|${l.at}|${l.expiresAt}`;
+
+function decodeLease(selectionId: string, value: string): Lease | null {
+  const [instanceId, projectId, probe, at, expiresAt] = value.split('|');
   if (!instanceId || !projectId) return null;
-  return { selectionId, instanceId, projectId, probe: m.get('probe') === '1', at: Number(m.get('at')), expiresAt: Number(m.get('expiresAt')) };
+  return { selectionId, instanceId, projectId, probe: probe === '1', at: Number(at), expiresAt: Number(expiresAt) };
 }
 
 /** The api's Redis adapter for routing: select context, leases, affinity, rpm/tpm counters. */
@@ -111,40 +122,36 @@ export class RoutingState {
 
   /**
    * Records a decision: its lease (settled by the report or expired by the sweeper), the in-flight
-   * count, this minute's rpm counter, and the affinity binding when it is new or moved. One pipeline,
-   * not awaited by the select path's caller beyond the write itself.
+   * count, this minute's rpm counter and the affinity binding when it is new or moved. One script,
+   * run in the background of the select.
    */
-  async recordDecision(d: { lease: Lease; leaseTtlMs: number; affinityKey: string | null; bind: boolean; affinityTtlMs: number }): Promise<void> {
+  async recordDecision(d: { lease: Lease; leaseTtlMs: number; countRpm: boolean; affinityKey: string | null; bind: boolean; affinityTtlMs: number }): Promise<void> {
     const { lease } = d;
-    const pipe = this.redis.multi();
-    const leaseKey = this.keys.lease(lease.selectionId);
-    pipe.hset(leaseKey, { instanceId: lease.instanceId, projectId: lease.projectId, probe: lease.probe ? '1' : '0', at: String(lease.at), expiresAt: String(lease.expiresAt) });
-    pipe.pexpire(leaseKey, d.leaseTtlMs + 60_000);
-    pipe.zadd(this.keys.leaseExpiries(), lease.expiresAt, lease.selectionId);
-    pipe.incr(this.keys.inflight(lease.instanceId));
-    pipe.pexpire(this.keys.inflight(lease.instanceId), d.leaseTtlMs * 2);
-    const rpmKey = this.keys.rpm(lease.instanceId, minuteOf(lease.at));
-    pipe.incr(rpmKey);
-    pipe.pexpire(rpmKey, 120_000);
-    if (d.affinityKey && d.bind) pipe.set(d.affinityKey, lease.instanceId, 'PX', d.affinityTtlMs);
-    await pipe.exec();
+    await RECORD.run(
+      this.redis,
+      [
+        this.keys.leaseExpiries(),
+        this.keys.leases(),
+        this.keys.inflight(lease.instanceId),
+        d.countRpm ? this.keys.rpm(lease.instanceId, minuteOf(lease.at)) : '',
+        d.affinityKey && d.bind ? d.affinityKey : '',
+      ],
+      [lease.selectionId, lease.expiresAt, encodeLease(lease), d.leaseTtlMs * 2, d.affinityTtlMs, lease.instanceId],
+    );
   }
 
-  /**
-   * Settles a lease by the report of `instanceId`; null when it was already settled, expired, never
-   * existed, or was granted to another instance (which it then leaves untouched).
-   */
+  /** Settles a lease by its report; null when it was already settled, expired, never existed or is another instance's. */
   async settle(selectionId: string, instanceId: string): Promise<Lease | null> {
-    const flat = (await SETTLE.run(this.redis, [this.keys.leaseExpiries(), this.keys.lease(selectionId)], [selectionId, this.keys.inflight(''), instanceId])) as string[] | null;
-    return flat ? leaseFrom(selectionId, flat) : null;
+    const value = (await SETTLE.run(this.redis, [this.keys.leaseExpiries(), this.keys.leases()], [selectionId, this.keys.inflight(''), instanceId])) as string | null;
+    return value ? decodeLease(selectionId, value) : null;
   }
 
   /** Claims up to `limit` expired leases (each exactly once across replicas). */
   async sweepExpired(now: number, limit: number): Promise<Lease[]> {
-    const flat = (await SWEEP.run(this.redis, [this.keys.leaseExpiries()], [now, limit, this.keys.lease(''), this.keys.inflight('')])) as (string | string[])[];
+    const flat = (await SWEEP.run(this.redis, [this.keys.leaseExpiries(), this.keys.leases()], [now, limit, this.keys.inflight('')])) as string[];
     const out: Lease[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const lease = leaseFrom(flat[i] as string, flat[i + 1] as string[]);
+      const lease = decodeLease(flat[i]!, flat[i + 1]!);
       if (lease) out.push(lease);
     }
     return out;

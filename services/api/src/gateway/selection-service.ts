@@ -137,6 +137,7 @@ export class SelectionService {
       .recordDecision({
         lease: { selectionId, instanceId: decision.instance.id, projectId: who.projectId, probe: decision.probe, at: now, expiresAt: now + this.options.leaseTtlMs },
         leaseTtlMs: this.options.leaseTtlMs,
+        countRpm: params.get(decision.instance.id)?.rpm != null,
         affinityKey,
         bind: affinityKey !== null && ctx.boundInstanceId !== decision.instance.id,
         affinityTtlMs: this.options.affinityTtlMs,
