@@ -136,6 +136,26 @@ describe('routing engine over HTTP (real Redis, Postgres, Kafka)', function () {
     });
   });
 
+  describe('breaker reaction on the replica that takes the reports', () => {
+    it('skips an instance right after its threshold of consecutive failure reports, before the aggregator answers', async () => {
+      const [failing, spare] = await register(tenant, [
+        { businessId: 'react-failing', apiIdentifier: 'react', routingParams: { priority: 10 } },
+        { businessId: 'react-spare', apiIdentifier: 'react', routingParams: { priority: 1 } },
+      ]);
+      // No aggregator runs in this suite: only the api's own hold can make the skip.
+      for (let i = 0; i < 5; i++) {
+        const sel = await select(tenant.http, { apiIdentifier: 'react', strategy: 'PRIORITY' });
+        expect(sel.body.data.id, `call ${i + 1}`).to.equal(failing!.id);
+        const rep = await tenant.http.post('/api/gateway/report-result', {
+          instanceId: failing!.id, businessId: 'react-failing', success: false, latencyMs: 5, statusCode: 503, selectionId: sel.body.data.selectionId,
+        });
+        expect(rep.status).to.equal(200);
+      }
+      const next = await select(tenant.http, { apiIdentifier: 'react', strategy: 'PRIORITY' });
+      expect(next.body.data.id).to.equal(spare!.id);
+    });
+  });
+
   describe('decision leases', () => {
     it('a report carrying the selectionId settles the lease and frees its in-flight slot', async () => {
       const [inst] = await register(tenant, [{ businessId: 'lease-1', apiIdentifier: 'lease' }]);

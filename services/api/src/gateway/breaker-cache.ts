@@ -15,6 +15,8 @@ export class BreakerCache {
   private timer: NodeJS.Timeout | null = null;
   lastRefreshAt = 0;
   lastRefreshOk = false;
+  /** Consecutive failures this replica was told of, per instance, and the short local hold they trigger. */
+  private readonly streaks = new Map<string, { count: number; holdUntil: number }>();
 
   constructor(
     private readonly redis: Redis,
@@ -40,6 +42,32 @@ export class BreakerCache {
     if (held && held.updatedAt > r.updatedAt) return;
     this.records.set(instanceId, r);
     this.raw.delete(instanceId);
+  }
+
+  /**
+   * Bridges the gap between a failure report and the aggregator's verdict (milliseconds, but a client
+   * selecting back to back can fall into it): once this replica has itself taken `threshold`
+   * consecutive failure reports for an instance, it holds the instance back for `holdMs`, by which time
+   * the aggregator's OPEN has arrived and takes over. A success report ends the hold. Local only, so it
+   * can only ever add a short, self-expiring skip, never keep an instance out.
+   */
+  noteOutcome(instanceId: string, counts: 'success' | 'failure' | 'neutral', threshold: number, now: number, holdMs = 1000): void {
+    if (counts === 'neutral') return;
+    if (counts === 'success') {
+      this.streaks.delete(instanceId);
+      return;
+    }
+    const s = this.streaks.get(instanceId) ?? { count: 0, holdUntil: 0 };
+    s.count += 1;
+    if (s.count >= threshold) s.holdUntil = now + holdMs;
+    this.streaks.set(instanceId, s);
+    if (this.streaks.size > 100_000) this.streaks.clear();
+  }
+
+  /** Whether the local hold (see {@link noteOutcome}) keeps the instance out right now. */
+  isHeld(instanceId: string, now: number): boolean {
+    const s = this.streaks.get(instanceId);
+    return s !== undefined && s.holdUntil > now;
   }
 
   forget(instanceId: string): void {

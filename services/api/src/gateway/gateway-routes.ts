@@ -42,6 +42,7 @@ export function gatewayRoutes(deps: { selection: SelectionService; registry: Reg
       if (lease) event.probe = lease.probe;
     }
     await deps.producer.send([event]);
+    deps.selection.noteReport(instance, event);
     if (event.usage?.totalTokens) {
       deps.state.addTokens(instance.id, event.usage.totalTokens, event.receivedAt ?? now()).catch((err: Error) => {
         deps.log.warn({ err: err.message }, 'tpm counter not updated');

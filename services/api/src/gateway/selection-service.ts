@@ -4,6 +4,7 @@ import {
   isStrategyName,
   STRATEGY_NAMES,
   breakerConfigOf,
+  classifyOutcome,
   routingParamsOf,
   toCandidate,
   type BreakerConfig,
@@ -199,7 +200,7 @@ export class SelectionService {
       weight: params.weight,
       costPerUnit: params.costPerUnit,
       breakerState: record.state,
-      routable: isRoutable(record, now),
+      routable: this.health.isHeld(inst.id, now) ? 'no' : isRoutable(record, now),
       degraded: record.degraded,
       stats: stats
         ? { calls: stats.calls, failures: stats.failures, successRate: stats.failureRate === null ? null : 1 - stats.failureRate, avgLatencyMs: stats.avgLatencyMs, latencyEwmaMs: stats.latencyEwmaMs }
@@ -262,6 +263,13 @@ export class SelectionService {
     const n = this.rrCounters.get(key) ?? 0;
     this.rrCounters.set(key, (n + 1) % 1_000_000_007);
     return n;
+  }
+
+  /** Notes a reported outcome for the local hold (see BreakerCache.noteOutcome). */
+  noteReport(instance: InstanceRecord, outcome: { success: boolean; errorType?: string | undefined; statusCode?: number | undefined; retryAfterMs?: number | undefined; callTimestamp: number }): void {
+    const cls = classifyOutcome(outcome);
+    const counts = outcome.success ? 'success' : cls.countsAsFailure ? 'failure' : 'neutral';
+    this.health.noteOutcome(instance.id, counts, this.configFor(instance).consecutiveFailures, this.now());
   }
 
   private configFor(instance: InstanceRecord): BreakerConfig {
