@@ -1,3 +1,5 @@
+import { mulberry32 as prng } from '@apg/core';
+export { prng };
 // The simulated world: four upstream instances of one logical API with failure and latency schedules,
 // the time scale, and the timing constants every policy (gateway and baselines) is scaled by.
 
@@ -55,17 +57,6 @@ export interface Outcome {
   usage?: { promptTokens: number; completionTokens: number; totalTokens: number; cost: number };
 }
 
-/** Deterministic PRNG (mulberry32), so every policy faces the same dice for the upstream behaviour. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -1,3 +1,4 @@
+import { mulberry32 as prng } from './seeded-random.js';
 /**
  * Property test: seeded random sequences of reports, ticks, clock jumps and admin actions, driven exactly as
  * the aggregator does (window → stats → breaker → reset), never leave the breaker in an invalid state.
@@ -20,17 +21,6 @@ import {
 } from './index.js';
 import type { BreakerConfig, BreakerResult, BreakerSnapshot, ForceMode, WindowStats } from './index.js';
 
-/** mulberry32: tiny, fast, good enough to shuffle test inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const int = (rand: () => number, min: number, max: number): number => min + Math.floor(rand() * (max - min + 1));
 const pick = <T>(rand: () => number, items: readonly T[]): T => {

@@ -65,3 +65,5 @@ export type { HealthRecord, PublishedStats } from './health-record.js';
 
 export { DEFAULT_QUOTA_COOLDOWN_MS, DEFAULT_RATE_LIMIT_COOLDOWN_MS, classifyOutcome, errorClassOf } from './outcome-class.js';
 export type { OutcomeClass, ReportedOutcome } from './outcome-class.js';
+
+export { mulberry32 } from './seeded-random.js';

@@ -1,20 +1,11 @@
+import { mulberry32 } from './seeded-random.js';
+export { mulberry32 };
 /** Shared fixtures of the routing tests (not part of the public API). */
 import { DEFAULT_SMART_CONFIG, toCandidate } from './index.js';
 import type { Candidate, CandidateInit, CandidateStats, ChooseContext, SmartConfig } from './index.js';
 
 export const NOW = 1_000_000;
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1), so every random test names a reproducible seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A `rand` that replays `values` in a loop: pins the draws of a table case. */
 export function seq(...values: number[]): () => number {

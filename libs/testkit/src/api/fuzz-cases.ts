@@ -1,3 +1,5 @@
+import { mulberry32 as prng } from '@apg/core';
+export { prng };
 import { deref, type DocumentedOperation, type JsonSchema, type OpenApiDoc } from './openapi-walk';
 import type { RawRequest } from './raw-http';
 
@@ -7,17 +9,6 @@ import type { RawRequest } from './raw-http';
  * schema. Random parts come from a seeded PRNG, so a failing case is reproduced by its seed.
  */
 
-/** mulberry32: small, fast, good enough to pick cases; the same seed gives the same cases. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FuzzCase extends RawRequest {
   label: string;
