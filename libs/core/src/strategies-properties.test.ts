@@ -97,12 +97,12 @@ function check(strategy: StrategyName, r: ChooseResult, candidates: Candidate[],
   if (strategy === 'LEAST_COST') {
     expect(chosen.costPerUnit, 'cheapest').to.equal(Math.min(...healthy.map((c) => c.costPerUnit)));
   }
-  if (strategy === 'LATENCY_FIRST' && !r.explored) {
+  if (strategy === 'LATENCY_FIRST' && !r.explored && latencyOf(chosen.stats) !== null) {
     const known = healthy.map((c) => (isCold(c, config) ? null : latencyOf(c.stats))).filter((v) => v !== null);
     // Within the tie band (relative tieTolerance of the best score) counts as fastest.
     if (known.length > 0) expect(latencyOf(chosen.stats)!, 'fastest').to.be.at.most(Math.min(...known) / (1 - config.tieTolerance) + 1e-9);
   }
-  if (strategy === 'SUCCESS_RATE_FIRST' && !r.explored) {
+  if (strategy === 'SUCCESS_RATE_FIRST' && !r.explored && chosen.stats !== null) {
     const rate = (c: Candidate): number => smoothedSuccessRate(c.stats, config);
     const warm = healthy.filter((c) => !isCold(c, config));
     if (warm.length > 0) expect(rate(chosen), 'best success rate').to.be.at.least(Math.max(...warm.map(rate)) * (1 - config.tieTolerance) - 1e-9);

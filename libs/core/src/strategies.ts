@@ -16,6 +16,7 @@ import {
   costScores,
   effectiveWeights,
   isCold,
+  latencyOf,
   latencyScores,
   maxOf,
   scoreCandidates,
@@ -166,14 +167,14 @@ const leastCost: Strategy = (pool, ctx) => {
 /** Fastest warm candidate; cold ones (and ones without latency data) only through exploration. */
 const latencyFirst: Strategy = (pool, ctx) => {
   const scores = latencyScores(pool, ctx.config);
-  return exploitOrExplore(scores, (i) => scores[i] === null, ctx);
+  return exploitOrExplore(scores, (i) => scores[i] === null, ctx, (i) => latencyOf(pool[i]?.stats ?? null) === null);
 };
 
 /** Highest smoothed success rate among warm candidates; cold ones only through exploration. */
 const successRateFirst: Strategy = (pool, ctx) => {
   const scores = pool.map((c) => smoothedSuccessRate(c.stats, ctx.config));
   const cold = pool.map((c) => isCold(c, ctx.config));
-  return exploitOrExplore(scores, (i) => cold[i] === true, ctx);
+  return exploitOrExplore(scores, (i) => cold[i] === true, ctx, (i) => pool[i]?.stats === null);
 };
 
 /**
@@ -235,9 +236,14 @@ function filter(c: Candidate, now: number): Explained {
  * Exploitation (best score among the non-cold, ties by round robin) or, with probability `explorationRatio`
  * when both kinds exist, a uniformly random cold candidate. An all-cold pool is plain round robin.
  */
-function exploitOrExplore(scores: (number | null)[], isColdAt: (i: number) => boolean, ctx: ChooseContext): Pick {
+function exploitOrExplore(scores: (number | null)[], isColdAt: (i: number) => boolean, ctx: ChooseContext, isUnknownAt: (i: number) => boolean): Pick {
   const cold = indexes(scores, isColdAt);
-  const warmScores = scores.map((s, i) => (isColdAt(i) ? null : s));
+  // Optimism for the unknown: a candidate with no data at all in the window (new, or idle so long its
+  // figures aged out) ranks as good as the best warm one and shares the top by round robin until its
+  // window says otherwise. Without it, an instance that once lost would never be tried again (herding).
+  // Candidates with a few calls (cold, not unknown) are reached by bounded exploration only.
+  const bestWarm = maxOf(scores.map((s, i) => (isColdAt(i) ? -Infinity : (s ?? -Infinity))), -Infinity);
+  const warmScores = scores.map((s, i) => (!isColdAt(i) ? s : isUnknownAt(i) && Number.isFinite(bestWarm) ? bestWarm : null));
   let index: number;
   let explored = false;
   if (cold.length === scores.length) {
