@@ -71,7 +71,11 @@ describe('ingestor killed with SIGKILL, then stopped with SIGTERM, in the middle
     // A graceful stop in the middle of the rest of the load: it drains what it holds and exits 0.
     const second = startIngestorChild(names);
     children.push(second);
-    await waitFor('more than half of the load stored', async () => (await countStored(probe.db, projectId)).rows >= N / 2, { timeoutMs: 60_000, intervalMs: 20 });
+    // Wait until the second one is itself writing (its signal handlers are installed by then); the first may
+    // already have stored more than half, and a SIGTERM during boot would kill it before it can drain.
+    const rowsAtStart = (await countStored(probe.db, projectId)).rows;
+    const target = Math.min(N, Math.max(N / 2, rowsAtStart + 1000));
+    await waitFor('the second ingestor writing, and more than half of the load stored', async () => (await countStored(probe.db, projectId)).rows >= target, { timeoutMs: 60_000, intervalMs: 20 });
     const stopAsked = Date.now();
     expect(await second.kill('SIGTERM'), second.stderr()).to.equal(0);
     expect(Date.now() - stopAsked, 'stopped within its drain timeout').to.be.below(15_000);
