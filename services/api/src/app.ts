@@ -150,15 +150,17 @@ export function createApi(deps: ApiDeps): ApiService {
   mount('/openapi.json', openapiRoutes({ version: options.version, bodyLimit: options.bodyLimit }));
   app.use('/api', api);
 
-  app.get('/healthz', (_req, res) => void res.json({ status: 'UP' }));
-  app.get('/readyz', async (_req, res) => {
+  const ops = Router();
+  ops.get('/healthz', (_req, res) => void res.json({ status: 'UP' }));
+  ops.get('/readyz', async (_req, res) => {
     const d = await checkDependencies({ db, redis, breakers, producer });
     const up = d.postgres.status === 'UP' && d.redis.status === 'UP';
     res.status(up ? 200 : 503).json({ status: up ? 'UP' : 'DOWN', dependencies: d });
   });
-  app.get('/metrics', async (_req, res) => {
+  ops.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
+  app.use(ops, methodNotAllowed(ops));
   app.use(notFoundHandler);
   app.use(errorMiddleware(log));
 

@@ -108,7 +108,8 @@ export function appRoutes(app: unknown): { method: string; path: string }[] {
       const joined = `${prefix}${r.path === '/' ? '' : r.path}` || '/';
       if (r.router) {
         if (typeof r.router.listRoutes !== 'function') throw new Error(`router mounted at ${joined} cannot list its routes`);
-        walk(r.router.listRoutes(), joined);
+        // A router mounted without a path lists as '/': its routes carry their own leading slash.
+        walk(r.router.listRoutes(), joined === '/' ? '' : joined);
         continue;
       }
       for (const m of r.methods ?? []) {
