@@ -134,6 +134,15 @@ export class RedisKeys {
     return `${this.prefix}aggregator:sentinel:${token}`;
   }
 
+  /**
+   * When the instance last had an outcome reported (epoch ms). Clients that report without a
+   * selectionId (AgentX) settle no lease; an expired lease of an instance reported on since it was
+   * taken is therefore not a timeout. TTL: twice the lease TTL.
+   */
+  lastReport(instanceId: string): string {
+    return `${this.prefix}last-report:${instanceId}`;
+  }
+
   /** Pattern matching every key of this prefix (test teardown). */
   all(): string {
     return `${this.prefix}*`;

@@ -109,6 +109,7 @@ export function createApi(deps: ApiDeps): ApiService {
     leaseTtlMs: options.leaseTtlMs,
     affinityTtlMs: options.affinityTtlMs,
     selectRateLimit: options.selectRateLimit,
+    redisTimeoutMs: 250,
   }, (err) => log.warn({ err: err.message }, 'decision not recorded (lease, in-flight, rpm, affinity)'));
   const sweeper = new LeaseSweeper(routingState, registry, producer, log.child({ component: 'leases' }), {
     intervalMs: options.leaseSweepMs, leaseTtlMs: options.leaseTtlMs, batch: 500,
@@ -139,7 +140,7 @@ export function createApi(deps: ApiDeps): ApiService {
   mount('/health/protected', protectedHealthRoutes(), tenantAuth(keyCache));
   mount('/health', healthRoutes({ db, redis, breakers, producer, version: options.version }));
   mount('/projects', projectRoutes({ projects }));
-  mount('/gateway', gatewayRoutes({ selection, registry, producer, state: routingState, log }), tenantAuth(keyCache));
+  mount('/gateway', gatewayRoutes({ selection, registry, producer, state: routingState, log, leaseTtlMs: options.leaseTtlMs }), tenantAuth(keyCache));
   mount('/instances', instanceRoutes({ instances: instanceStore, notifier, breakerStates }), tenantAuth(keyCache));
   mount('/admin/apikeys', apiKeyRoutes({ keys: keyStore, notifier }), adminAuth(options.adminToken));
   mount('/admin/projects', adminProjectRoutes({ projects: projectStore, admin: projectAdmin }), adminAuth(options.adminToken));

@@ -191,6 +191,50 @@ describe('routing engine over HTTP (real Redis, Postgres, Kafka)', function () {
     });
   });
 
+  describe('leases of clients that report without selectionId (AgentX)', () => {
+    it('an expired lease of an instance reported on since is not a timeout; only its in-flight slot is freed', async () => {
+      const short = await startApi(names, { leaseTtlMs: 400, leaseSweepMs: 50 });
+      const ingestor = await startIngestor(names);
+      try {
+        const [inst] = await register(tenant, [{ businessId: 'agentx-lease', apiIdentifier: 'agentx-lease' }]);
+        const client = short.http.with({ 'api-key': tenant.apiKey });
+        const sel = await select(client, { apiIdentifier: 'agentx-lease' });
+        const rep = await client.post('/api/gateway/report-result', { instanceId: inst!.id, businessId: 'agentx-lease', success: true, latencyMs: 20, callTimestamp: Date.now() });
+        expect(rep.status, rep.text).to.equal(200);
+        await waitFor('the lease swept', async () => (await probe.redis.hexists(`${names.redisPrefix}leases`, sel.body.data.selectionId)) === 0, { timeoutMs: 10_000 });
+        expect(await probe.redis.get(`${names.redisPrefix}inflight:${inst!.id}`)).to.equal('0');
+        await waitFor('the success row', async () => {
+          const { rows } = await probe.db.query<{ n: number }>('test.rows', 'SELECT count(*)::int AS n FROM call_results WHERE instance_id = $1', [inst!.id]);
+          return rows[0]!.n === 1;
+        });
+        await new Promise((r) => setTimeout(r, 500));
+        const { rows } = await probe.db.query<{ n: number }>('test.timeouts', `SELECT count(*)::int AS n FROM call_results WHERE instance_id = $1 AND error_type = 'TIMEOUT'`, [inst!.id]);
+        expect(rows[0]!.n).to.equal(0);
+      } finally {
+        await ingestor.close();
+        await short.close();
+      }
+    });
+  });
+
+  describe('batch registration', () => {
+    it('a re-registration without routingParams keeps those of the same businessId under another apiType untouched', async () => {
+      const first = await tenant.http.post<{ data: { id: string; apiType: string; routingParams: Record<string, unknown> }[] }>('/api/instances/batch', {
+        instances: [{ apiType: 'MODEL', apiIdentifier: 'shared-b', businessId: 'shared-b', routingParams: { weight: 5 } }],
+      });
+      expect(first.status).to.equal(200);
+      const res = await tenant.http.post('/api/instances/batch', {
+        instances: [
+          { apiType: 'MODEL', apiIdentifier: 'shared-b', businessId: 'shared-b' },
+          { apiType: 'OTHER', apiIdentifier: 'shared-b', businessId: 'shared-b', routingParams: { weight: 1 } },
+        ],
+      });
+      expect(res.status, res.text).to.equal(200);
+      const model = await api.admin.get<{ data: { routingParams: Record<string, unknown> }[] }>(`/api/admin/instances/business/shared-b?projectId=${tenant.projectId}&apiType=MODEL`);
+      expect(JSON.stringify(model.body.data)).to.contain('"weight":5');
+    });
+  });
+
   describe('across two api processes', () => {
     let other: Awaited<ReturnType<typeof spawnApi>>;
     let otherTenant: HttpClient;

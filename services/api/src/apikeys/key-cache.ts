@@ -14,6 +14,8 @@ interface Entry {
 export class KeyCache {
   private readonly entries = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<KeyAuthRecord | null>>();
+  /** Bumped by every invalidation, so a load that started before it is never cached. */
+  private generation = 0;
 
   constructor(
     private readonly load: (keyHash: string) => Promise<KeyAuthRecord | null>,
@@ -27,16 +29,24 @@ export class KeyCache {
     // Coalesce concurrent misses for one key into one query.
     let pending = this.inflight.get(keyHash);
     if (!pending) {
-      pending = this.load(keyHash).finally(() => this.inflight.delete(keyHash));
+      const p = this.load(keyHash).finally(() => {
+        if (this.inflight.get(keyHash) === p) this.inflight.delete(keyHash);
+      });
+      pending = p;
       this.inflight.set(keyHash, pending);
     }
+    const generation = this.generation;
     const value = await pending;
+    // A change announced while the query ran may not be in its result: answer it, but do not cache it.
+    if (generation !== this.generation) return value;
     if (this.entries.size >= this.opts.maxEntries) this.entries.clear();
     this.entries.set(keyHash, { value, loadedAt: now });
     return value;
   }
 
   clear(): void {
+    this.generation++;
+    this.inflight.clear();
     this.entries.clear();
   }
 }

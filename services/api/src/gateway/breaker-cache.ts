@@ -67,7 +67,8 @@ export class BreakerCache {
   /** Whether the local hold (see {@link noteOutcome}) keeps the instance out right now. */
   isHeld(instanceId: string, now: number): boolean {
     const s = this.streaks.get(instanceId);
-    return s !== undefined && s.holdUntil > now;
+    // An admin's FORCED_CLOSED means "route to it whatever it reports".
+    return s !== undefined && s.holdUntil > now && this.get(instanceId).state !== 'FORCED_CLOSED';
   }
 
   forget(instanceId: string): void {
@@ -95,10 +96,14 @@ export class BreakerCache {
           continue;
         }
         const r = asRecord(parsed);
-        if (r) {
-          next.set(id, r);
-          nextRaw.set(id, json);
+        if (!r) continue;
+        if (held && held.updatedAt > r.updatedAt) {
+          // An announcement newer than this snapshot arrived while HGETALL was in flight: keep it.
+          next.set(id, held);
+          continue;
         }
+        next.set(id, r);
+        nextRaw.set(id, json);
       }
       this.records = next;
       this.raw = nextRaw;

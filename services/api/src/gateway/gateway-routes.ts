@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import {
   CALL_RESULT_SCHEMA_VERSION,
@@ -18,7 +19,7 @@ import type { SelectionService } from './selection-service';
 import type { RoutingState } from './routing-state';
 
 /** `POST /api/gateway/select-instance` and `POST /api/gateway/report-result` (tenant-authenticated). */
-export function gatewayRoutes(deps: { selection: SelectionService; registry: RegistryCache; producer: ReportProducer; state: RoutingState; log: Logger; now?: () => number }): Router {
+export function gatewayRoutes(deps: { selection: SelectionService; registry: RegistryCache; producer: ReportProducer; state: RoutingState; log: Logger; leaseTtlMs: number; now?: () => number }): Router {
   const router = Router();
   const now = deps.now ?? Date.now;
 
@@ -36,22 +37,33 @@ export function gatewayRoutes(deps: { selection: SelectionService; registry: Reg
     if (!instance) throw new HttpError('NOT_FOUND', `instance not found: ${body.instanceId}`);
     const event = toEvent(body, instance, now());
     if (body.selectionId) {
-      // Settling the lease frees its in-flight slot and tells the aggregator whether this was a probe.
-      // A lease already expired (counted as a timeout) or of another instance settles nothing.
-      const lease = await deps.state.settle(body.selectionId, instance.id);
+      // One selection, one outcome: a retried report (after a timeout on our side) is the same event.
+      event.eventId = eventIdOf(projectId, body.selectionId);
+      // The probe flag comes from the lease, read before producing; the lease is settled only once Kafka
+      // has the event, so a 503 leaves it open (to expire as a timeout) instead of losing the outcome.
+      const lease = await deps.state.peekLease(body.selectionId, instance.id).catch(() => null);
       if (lease) event.probe = lease.probe;
     }
     await deps.producer.send([event]);
+    const at = event.receivedAt ?? now();
+    const background = (what: string) => (err: Error) => deps.log.warn({ err: err.message }, `${what} not recorded`);
+    if (body.selectionId) deps.state.settle(body.selectionId, instance.id).catch(background('lease settlement'));
+    deps.state.markReported(instance.id, at, deps.leaseTtlMs).catch(background('report time'));
+    if (event.usage?.totalTokens) deps.state.addTokens(instance.id, event.usage.totalTokens, at).catch(background('tpm counter'));
     deps.selection.noteReport(instance, event);
-    if (event.usage?.totalTokens) {
-      deps.state.addTokens(instance.id, event.usage.totalTokens, event.receivedAt ?? now()).catch((err: Error) => {
-        deps.log.warn({ err: err.message }, 'tpm counter not updated');
-      });
-    }
     res.json(ok('调用结果上报成功'));
   });
 
   return router;
+}
+
+/** A UUID (version 5 layout) derived from the selection: the same selection always gives the same eventId. */
+function eventIdOf(projectId: string, selectionId: string): string {
+  const h = createHash('sha1').update(`${projectId}:${selectionId}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
 function toEvent(body: ReportResultRequest, instance: InstanceRecord, receivedAt: number): CallResultEvent {

@@ -31,25 +31,36 @@ export class LeaseSweeper {
     this.timer = null;
   }
 
-  /** One pass; returns how many leases expired. Exposed for tests. */
+  /**
+   * One pass (looping while whole batches come back, so a burst of expiries cannot outgrow the sweep);
+   * returns how many leases expired. Exposed for tests.
+   */
   async sweep(): Promise<number> {
     if (this.running || !this.producer.isConnected()) return 0;
     this.running = true;
+    let total = 0;
     try {
-      const leases = await this.state.sweepExpired((this.opts.now ?? Date.now)(), this.opts.batch);
-      if (leases.length === 0) return 0;
-      const events = (await Promise.all(leases.map((l) => this.toEvent(l)))).filter((e): e is CallResultEvent => e !== null);
-      try {
-        await this.producer.send(events);
-      } catch (err) {
-        // The leases are already claimed; their in-flight slots were freed. Losing the timeout signal
-        // is the lesser harm than counting it twice, and it is logged.
-        this.log.warn({ err: (err as Error).message, count: events.length }, 'expired leases not reported as timeouts');
+      for (let round = 0; round < 50; round++) {
+        const leases = await this.state.sweepExpired((this.opts.now ?? Date.now)(), this.opts.batch);
+        total += leases.length;
+        // A lease of an instance that was reported on since (by a client without selectionIds) only
+        // frees its in-flight slot; the others never came back: they count as timeouts.
+        const lost = leases.filter((l) => !l.reported);
+        const events = (await Promise.all(lost.map((l) => this.toEvent(l)))).filter((e): e is CallResultEvent => e !== null);
+        if (events.length) {
+          try {
+            await this.producer.send(events);
+          } catch (err) {
+            // The leases are claimed and their in-flight slots freed; the timeout signal is logged, not retried.
+            this.log.warn({ err: (err as Error).message, count: events.length }, 'expired leases not reported as timeouts');
+          }
+        }
+        if (leases.length < this.opts.batch) break;
       }
-      return leases.length;
+      return total;
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'lease sweep failed');
-      return 0;
+      return total;
     } finally {
       this.running = false;
     }

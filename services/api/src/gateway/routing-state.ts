@@ -47,8 +47,9 @@ local k = ARGV[2] .. ARGV[3]
 if tonumber(redis.call('GET', k) or '0') > 0 then redis.call('DECR', k) end
 return lease`);
 
-// Pops up to ARGV[2] leases that expired before ARGV[1]; each is settled exactly as above.
-// KEYS: expiries, leases. ARGV: now, limit, inflightPrefix.
+// Pops up to ARGV[2] leases that expired before ARGV[1]; each is settled exactly as above, and flagged
+// when its instance had an outcome reported since the lease was taken (see RedisKeys.lastReport).
+// KEYS: expiries, leases. ARGV: now, limit, inflightPrefix, lastReportPrefix.
 const SWEEP = new LuaScript(`
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
@@ -57,11 +58,13 @@ for _, id in ipairs(ids) do
   local lease = redis.call('HGET', KEYS[2], id)
   redis.call('HDEL', KEYS[2], id)
   if lease then
-    local inst = string.match(lease, '^([^|]+)')
+    local inst, at = string.match(lease, '^([^|]+)|[^|]*|[^|]*|([^|]+)')
     local k = ARGV[3] .. inst
     if tonumber(redis.call('GET', k) or '0') > 0 then redis.call('DECR', k) end
+    local last = tonumber(redis.call('GET', ARGV[4] .. inst) or '0')
     out[#out + 1] = id
     out[#out + 1] = lease
+    out[#out + 1] = (last >= tonumber(at)) and '1' or '0'
   end
 end
 return out`);
@@ -146,15 +149,31 @@ export class RoutingState {
     return value ? decodeLease(selectionId, value) : null;
   }
 
-  /** Claims up to `limit` expired leases (each exactly once across replicas). */
-  async sweepExpired(now: number, limit: number): Promise<Lease[]> {
-    const flat = (await SWEEP.run(this.redis, [this.keys.leaseExpiries(), this.keys.leases()], [now, limit, this.keys.inflight('')])) as string[];
-    const out: Lease[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
+  /**
+   * Claims up to `limit` expired leases (each exactly once across replicas). `reported` says the
+   * instance had an outcome reported since the lease was taken, by a client that does not send
+   * selectionIds: not a timeout.
+   */
+  async sweepExpired(now: number, limit: number): Promise<(Lease & { reported: boolean })[]> {
+    const flat = (await SWEEP.run(this.redis, [this.keys.leaseExpiries(), this.keys.leases()], [now, limit, this.keys.inflight(''), this.keys.lastReport('')])) as string[];
+    const out: (Lease & { reported: boolean })[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
       const lease = decodeLease(flat[i]!, flat[i + 1]!);
-      if (lease) out.push(lease);
+      if (lease) out.push({ ...lease, reported: flat[i + 2] === '1' });
     }
     return out;
+  }
+
+  /** The lease of a selection, without settling it (a report reads its probe flag before producing). */
+  async peekLease(selectionId: string, instanceId: string): Promise<Lease | null> {
+    const value = await this.redis.hget(this.keys.leases(), selectionId);
+    const lease = value ? decodeLease(selectionId, value) : null;
+    return lease && lease.instanceId === instanceId ? lease : null;
+  }
+
+  /** Records that an outcome of the instance was reported now (see RedisKeys.lastReport). */
+  async markReported(instanceId: string, now: number, leaseTtlMs: number): Promise<void> {
+    await this.redis.set(this.keys.lastReport(instanceId), String(now), 'PX', leaseTtlMs * 2);
   }
 
   async addTokens(instanceId: string, tokens: number, now: number): Promise<void> {

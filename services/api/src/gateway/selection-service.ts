@@ -33,6 +33,8 @@ export interface SelectionOptions {
   affinityTtlMs: number;
   /** Selections per API key per second; 0 = unlimited. */
   selectRateLimit: number;
+  /** Longest wait for the select's Redis round trip before deciding without it. @default 250 */
+  redisTimeoutMs: number;
 }
 
 /** Who is selecting: the project (and its settings) and the key, from authentication. */
@@ -62,6 +64,7 @@ type ExplainedGroup = { apiIdentifier: string; candidates: (Explained & { breake
 export class SelectionService {
   private readonly rrCounters = new Map<string, number>();
   private readonly paramsCache = new WeakMap<InstanceRecord, RoutingParams>();
+  private readonly configCache = new WeakMap<InstanceRecord, BreakerConfig>();
 
   constructor(
     private readonly registry: RegistryCache,
@@ -87,7 +90,7 @@ export class SelectionService {
     const affinityKey = req.affinityKey && req.affinityType
       ? this.keys.affinity(who.projectId, req.apiType, req.apiIdentifier, req.affinityType, req.affinityKey)
       : null;
-    const ctx = await this.state.selectContext({
+    const ctx = await this.selectContextOrDegraded({
       keyId: who.keyId,
       affinityKey,
       affinityTtlMs: this.options.affinityTtlMs,
@@ -126,7 +129,7 @@ export class SelectionService {
       if (result.chosen) decision = this.decide(perIdentifier[i]!, result.chosen.id, now, i, false);
     }
     if (!decision && who.panicMode && all.length > 0) {
-      decision = this.panic(all);
+      decision = this.panic(all, perIdentifier);
       via = 'panic';
     }
     if (!decision) throw this.noInstance(req, identifiers, perIdentifier[0]!.length);
@@ -154,6 +157,27 @@ export class SelectionService {
     if (decision.panic) data.panic = true;
     if (req.explain) data.explain = { strategy, via, groups: explained };
     return data;
+  }
+
+  /**
+   * The one Redis round trip, bounded: if Redis is slow or down, selection goes on from the in-process
+   * state (no rate limit, no affinity, no load or rpm/tpm figures) rather than failing.
+   */
+  private async selectContextOrDegraded(args: Parameters<RoutingState['selectContext']>[0]): Promise<SelectContext> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        this.state.selectContext(args),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('redis select context timed out')), this.options.redisTimeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      this.onBackgroundError(err as Error);
+      return { rate: 0, boundInstanceId: null, inflight: new Map(), rpm: new Map(), tpm: new Map() };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private strategyOf(who: Selector, req: SelectInstanceRequest): StrategyName {
@@ -225,7 +249,11 @@ export class SelectionService {
       // an OPEN past its openUntil already answers `probe`, and the tick to HALF_OPEN must not hand out
       // a second set. The TTL lets a lost probe (its lease settled without an outcome) be retried.
       const episode = record.openedAt ?? record.since;
-      if (await this.permits.tryAcquire(c.id, episode, cfg.halfOpenProbes, this.options.leaseTtlMs + 10_000)) return c.id;
+      const granted = await this.permits.tryAcquire(c.id, episode, cfg.halfOpenProbes, this.options.leaseTtlMs + 10_000).catch((err: Error) => {
+        this.onBackgroundError(err);
+        return false;
+      });
+      if (granted) return c.id;
     }
     return null;
   }
@@ -239,13 +267,15 @@ export class SelectionService {
    * instance rather than nothing — never a FORCED_OPEN one (an admin took it out on purpose). Least
    * bad = lowest window failure rate, then the breaker that reopens soonest.
    */
-  private panic(all: InstanceRecord[]): Decision | null {
+  private panic(all: InstanceRecord[], perIdentifier: InstanceRecord[][]): Decision | null {
     const ranked = all
       .map((instance) => ({ instance, record: this.health.get(instance.id) }))
       .filter((x) => x.record.state !== 'FORCED_OPEN')
       .sort((a, b) => (a.record.stats?.failureRate ?? 0) - (b.record.stats?.failureRate ?? 0) || (a.record.openUntil ?? 0) - (b.record.openUntil ?? 0));
     const best = ranked[0];
-    return best ? { ...best, probe: false, identifierIndex: 0, panic: true } : null;
+    if (!best) return null;
+    const identifierIndex = Math.max(0, perIdentifier.findIndex((list) => list.includes(best.instance)));
+    return { ...best, probe: false, identifierIndex, panic: true };
   }
 
   private noInstance(req: SelectInstanceRequest, identifiers: string[], primaryCandidates: number): HttpError {
@@ -272,8 +302,14 @@ export class SelectionService {
     this.health.noteOutcome(instance.id, counts, this.configFor(instance).consecutiveFailures, this.now());
   }
 
+  /** Effective breaker config, memoised per registry record like the routing params. */
   private configFor(instance: InstanceRecord): BreakerConfig {
-    return breakerConfigOf(this.options.breakerDefaults, instance.routingParams).config;
+    let c = this.configCache.get(instance);
+    if (!c) {
+      c = breakerConfigOf(this.options.breakerDefaults, instance.routingParams).config;
+      this.configCache.set(instance, c);
+    }
+    return c;
   }
 }
 

@@ -86,8 +86,8 @@ export class InstanceStore {
        ON CONFLICT ON CONSTRAINT api_instances_logical_key DO UPDATE SET
          api_identifier = EXCLUDED.api_identifier,
          user_id = EXCLUDED.user_id,
-         routing_params = CASE WHEN $2::jsonb ? EXCLUDED.business_id THEN EXCLUDED.routing_params ELSE api_instances.routing_params END,
-         metadata = CASE WHEN $3::jsonb ? EXCLUDED.business_id THEN EXCLUDED.metadata ELSE api_instances.metadata END,
+         routing_params = CASE WHEN $2::jsonb ? (EXCLUDED.api_type || '|' || EXCLUDED.business_id) THEN EXCLUDED.routing_params ELSE api_instances.routing_params END,
+         metadata = CASE WHEN $3::jsonb ? (EXCLUDED.api_type || '|' || EXCLUDED.business_id) THEN EXCLUDED.metadata ELSE api_instances.metadata END,
          updated_at = now()
        RETURNING ${INSTANCE_COLUMNS}, (xmax = 0) AS inserted`,
       [
@@ -95,8 +95,8 @@ export class InstanceStore {
           id: i.id, project_id: i.projectId, user_id: i.userId, api_identifier: i.apiIdentifier,
           api_type: i.apiType, business_id: i.businessId, routing_params: i.routingParams, metadata: i.metadata,
         }))),
-        JSON.stringify(items.filter((i) => i.routingParams !== null).map((i) => i.businessId)),
-        JSON.stringify(items.filter((i) => i.metadata !== null).map((i) => i.businessId)),
+        JSON.stringify(items.filter((i) => i.routingParams !== null).map((i) => `${i.apiType}|${i.businessId}`)),
+        JSON.stringify(items.filter((i) => i.metadata !== null).map((i) => `${i.apiType}|${i.businessId}`)),
       ],
       on,
     );

@@ -32,6 +32,8 @@ function indexOf(instances: InstanceRecord[]): GroupIndex {
 export class RegistryCache {
   private readonly groups = new Map<string, GroupEntry>();
   private readonly inflight = new Map<string, Promise<GroupEntry>>();
+  /** Per project, bumped by every invalidation: a load that started before it is never cached. */
+  private readonly generations = new Map<string, number>();
   private readonly byId = new Map<string, { projectId: string; record: InstanceRecord | null; loadedAt: number }>();
 
   constructor(
@@ -56,34 +58,58 @@ export class RegistryCache {
     const key = `${projectId}|${apiType}`;
     const hit = this.groups.get(key);
     if (hit && this.now() - hit.loadedAt < this.opts.ttlMs) return hit;
-    let pending = this.inflight.get(key);
-    if (!pending) {
-      const startedAt = this.now();
-      pending = this.store
-        .listByProjectAndType(projectId, apiType)
-        .then((instances) => {
-          const entry = { instances, index: indexOf(instances), loadedAt: startedAt };
-          this.groups.set(key, entry);
-          return entry;
-        })
-        .finally(() => this.inflight.delete(key));
-      this.inflight.set(key, pending);
+    const pending = this.load(key, projectId, apiType);
+    if (hit) {
+      // Stale while revalidating: an expired copy is still the best answer on the select path (and the
+      // only one while Postgres is down); the reload replaces it in the background.
+      pending.catch(() => undefined);
+      return hit;
     }
     return pending;
   }
 
+  private load(key: string, projectId: string, apiType: ApiType): Promise<GroupEntry> {
+    let pending = this.inflight.get(key);
+    if (pending) return pending;
+    const startedAt = this.now();
+    const generation = this.generationOf(projectId);
+    const p: Promise<GroupEntry> = this.store
+      .listByProjectAndType(projectId, apiType)
+      .then((instances) => {
+        const entry = { instances, index: indexOf(instances), loadedAt: startedAt };
+        // Invalidated while the query ran: the rows may predate the change; serve them once, never cache.
+        if (generation === this.generationOf(projectId)) this.groups.set(key, entry);
+        return entry;
+      })
+      .finally(() => {
+        if (this.inflight.get(key) === p) this.inflight.delete(key);
+      });
+    pending = p;
+    this.inflight.set(key, pending);
+    return pending;
+  }
+
+  private generationOf(projectId: string): number {
+    return this.generations.get(projectId) ?? 0;
+  }
+
   /** One instance of the project by id; another tenant's id resolves to null. */
   async instance(projectId: string, id: string): Promise<InstanceRecord | null> {
-    const hit = this.byId.get(id);
+    const key = `${projectId}|${id}`;
+    const hit = this.byId.get(key);
     // Reports look instances up by id; changes are announced, so the TTL only bounds a lost announcement.
-    if (hit && hit.projectId === projectId && this.now() - hit.loadedAt < this.opts.ttlMs * 6) return hit.record;
+    if (hit && this.now() - hit.loadedAt < this.opts.ttlMs * 6) return hit.record;
+    const generation = this.generationOf(projectId);
     const record = await this.store.findById(projectId, id);
+    if (generation !== this.generationOf(projectId)) return record;
     if (this.byId.size > 100_000) this.byId.clear();
-    this.byId.set(id, { projectId, record, loadedAt: this.now() });
+    this.byId.set(key, { projectId, record, loadedAt: this.now() });
     return record;
   }
 
   invalidateProject(projectId: string): void {
+    this.generations.set(projectId, this.generationOf(projectId) + 1);
+    for (const key of this.inflight.keys()) if (key.startsWith(`${projectId}|`)) this.inflight.delete(key);
     for (const key of this.groups.keys()) if (key.startsWith(`${projectId}|`)) this.groups.delete(key);
     for (const [id, e] of this.byId) if (e.projectId === projectId) this.byId.delete(id);
   }
