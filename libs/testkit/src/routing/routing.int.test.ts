@@ -167,7 +167,8 @@ describe('routing engine over HTTP (real Redis, Postgres, Kafka)', function () {
         instanceId: inst!.id, businessId: 'lease-1', success: true, latencyMs: 10, selectionId: sel.body.data.selectionId,
       });
       expect(rep.status, rep.text).to.equal(200);
-      expect(await probe.redis.get(inflightKey)).to.equal('0');
+      // Settled in the background once Kafka has the event.
+      await waitFor('the lease settled', async () => (await probe.redis.get(inflightKey)) === '0');
       expect(await probe.redis.zscore(`${names.redisPrefix}lease-expiries`, sel.body.data.selectionId)).to.equal(null);
     });
 

@@ -15,7 +15,7 @@ import { tenantOf } from '../http/tenant-auth';
 import type { RegistryCache } from '../instances/registry-cache';
 import type { InstanceRecord } from '../instances/instance-store';
 import type { ReportProducer } from './report-producer';
-import type { SelectionService } from './selection-service';
+import { PROBE_SUFFIX, type SelectionService } from './selection-service';
 import type { RoutingState } from './routing-state';
 
 /** `POST /api/gateway/select-instance` and `POST /api/gateway/report-result` (tenant-authenticated). */
@@ -39,16 +39,13 @@ export function gatewayRoutes(deps: { selection: SelectionService; registry: Reg
     if (body.selectionId) {
       // One selection, one outcome: a retried report (after a timeout on our side) is the same event.
       event.eventId = eventIdOf(projectId, body.selectionId);
-      // The probe flag comes from the lease, read before producing; the lease is settled only once Kafka
-      // has the event, so a 503 leaves it open (to expire as a timeout) instead of losing the outcome.
-      const lease = await deps.state.peekLease(body.selectionId, instance.id).catch(() => null);
-      if (lease) event.probe = lease.probe;
+      event.probe = body.selectionId.endsWith(PROBE_SUFFIX);
     }
     await deps.producer.send([event]);
     const at = event.receivedAt ?? now();
     const background = (what: string) => (err: Error) => deps.log.warn({ err: err.message }, `${what} not recorded`);
-    if (body.selectionId) deps.state.settle(body.selectionId, instance.id).catch(background('lease settlement'));
-    deps.state.markReported(instance.id, at, deps.leaseTtlMs).catch(background('report time'));
+    // Settled only once Kafka has the event: a 503 leaves the lease open, to expire as a timeout.
+    deps.state.reported(instance.id, body.selectionId, at, deps.leaseTtlMs).catch(background('report (lease, time)'));
     if (event.usage?.totalTokens) deps.state.addTokens(instance.id, event.usage.totalTokens, at).catch(background('tpm counter'));
     deps.selection.noteReport(instance, event);
     res.json(ok('调用结果上报成功'));

@@ -35,19 +35,22 @@ end
 if KEYS[5] ~= '' then redis.call('SET', KEYS[5], ARGV[6], 'PX', ARGV[5]) end
 return 1`);
 
-// Settles a lease once: whoever removes it from the expiry set owns it (report or sweeper). Only a
-// report for the lease's own instance may: another instance's (another tenant's) leaves it open.
-// KEYS: expiries, leases. ARGV: selectionId, inflightPrefix, instanceId.
-const SETTLE = new LuaScript(`
+// After a report reached Kafka: settle its lease and record the report time of the instance
+// (RedisKeys.lastReport) — one call. Whoever removes a lease from the expiry set owns it (report or
+// sweeper), and only a report for the lease's own instance may (another tenant's leaves it open).
+// KEYS: expiries, leases, lastReport. ARGV: selectionId ('' = none), inflightPrefix, instanceId, now, lastReportTtlMs.
+const REPORTED = new LuaScript(`
+redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5])
+if ARGV[1] == '' then return 0 end
 local lease = redis.call('HGET', KEYS[2], ARGV[1])
-if not lease or string.sub(lease, 1, #ARGV[3] + 1) ~= ARGV[3] .. '|' then return false end
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return false end
+if not lease or string.sub(lease, 1, #ARGV[3] + 1) ~= ARGV[3] .. '|' then return 0 end
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[1])
 local k = ARGV[2] .. ARGV[3]
 if tonumber(redis.call('GET', k) or '0') > 0 then redis.call('DECR', k) end
-return lease`);
+return 1`);
 
-// Pops up to ARGV[2] leases that expired before ARGV[1]; each is settled exactly as above, and flagged
+// Pops up to ARGV[2] leases that expired before ARGV[1]; each is settled like a report's, and flagged
 // when its instance had an outcome reported since the lease was taken (see RedisKeys.lastReport).
 // KEYS: expiries, leases. ARGV: now, limit, inflightPrefix, lastReportPrefix.
 const SWEEP = new LuaScript(`
@@ -143,12 +146,6 @@ export class RoutingState {
     );
   }
 
-  /** Settles a lease by its report; null when it was already settled, expired, never existed or is another instance's. */
-  async settle(selectionId: string, instanceId: string): Promise<Lease | null> {
-    const value = (await SETTLE.run(this.redis, [this.keys.leaseExpiries(), this.keys.leases()], [selectionId, this.keys.inflight(''), instanceId])) as string | null;
-    return value ? decodeLease(selectionId, value) : null;
-  }
-
   /**
    * Claims up to `limit` expired leases (each exactly once across replicas). `reported` says the
    * instance had an outcome reported since the lease was taken, by a client that does not send
@@ -164,16 +161,16 @@ export class RoutingState {
     return out;
   }
 
-  /** The lease of a selection, without settling it (a report reads its probe flag before producing). */
-  async peekLease(selectionId: string, instanceId: string): Promise<Lease | null> {
-    const value = await this.redis.hget(this.keys.leases(), selectionId);
-    const lease = value ? decodeLease(selectionId, value) : null;
-    return lease && lease.instanceId === instanceId ? lease : null;
-  }
-
-  /** Records that an outcome of the instance was reported now (see RedisKeys.lastReport). */
-  async markReported(instanceId: string, now: number, leaseTtlMs: number): Promise<void> {
-    await this.redis.set(this.keys.lastReport(instanceId), String(now), 'PX', leaseTtlMs * 2);
+  /**
+   * After a report reached Kafka: settles its lease (if it names one of this instance) and records the
+   * instance's report time, in one call.
+   */
+  async reported(instanceId: string, selectionId: string | undefined, now: number, leaseTtlMs: number): Promise<void> {
+    await REPORTED.run(
+      this.redis,
+      [this.keys.leaseExpiries(), this.keys.leases(), this.keys.lastReport(instanceId)],
+      [selectionId ?? '', this.keys.inflight(''), instanceId, now, leaseTtlMs * 2],
+    );
   }
 
   async addTokens(instanceId: string, tokens: number, now: number): Promise<void> {

@@ -134,7 +134,8 @@ export class SelectionService {
     }
     if (!decision) throw this.noInstance(req, identifiers, perIdentifier[0]!.length);
 
-    const selectionId = newId();
+    // A probe's selectionId says so itself, so its report needs no lease look-up before producing.
+    const selectionId = decision.probe ? `${newId()}${PROBE_SUFFIX}` : newId();
     // Not awaited: the answer does not depend on it, and this keeps the select at one Redis round
     // trip. Commands on one connection run in order, so this replica's report settles it afterwards.
     this.state
@@ -313,6 +314,9 @@ export class SelectionService {
   }
 }
 
+
+/** Marks the selectionId of a half-open probe (the id is opaque to clients). */
+export const PROBE_SUFFIX = '.probe';
 
 /** A bound instance is kept only while plainly selectable: routable, not cooling, not over its limits. */
 function isUsable(c: Candidate, now: number): boolean {
