@@ -292,6 +292,8 @@ export class SelectionService {
   private nextRr(who: Selector, req: SelectInstanceRequest, identifier: string): number {
     const key = `${who.projectId}|${req.apiType}|${identifier}|${req.userId ?? ''}`;
     const n = this.rrCounters.get(key) ?? 0;
+    // Keyed by user too (AgentX filters by userId): bounded, restarting a rotation costs nothing.
+    if (n === 0 && this.rrCounters.size >= 50_000) this.rrCounters.clear();
     this.rrCounters.set(key, (n + 1) % 1_000_000_007);
     return n;
   }
