@@ -70,6 +70,8 @@ async function main(): Promise<number> {
     say,
     stack: (label) => benchEnv.stack(label),
     apiNodeArgs: (label) => [
+      // As `npm start` and docker compose run the api (API_MAX_HEAP_MB); --api-node-args adds or overrides.
+      `--max-old-space-size=${process.env['API_MAX_HEAP_MB'] ?? '160'}`,
       ...(args['api-node-args']?.split(' ').filter(Boolean) ?? []),
       ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=api-${label}.cpuprofile`] : []),
     ],
