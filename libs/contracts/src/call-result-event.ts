@@ -75,3 +75,22 @@ export function decodeCallResultEvent(value: Buffer | null): DecodeResult {
 export function encodeCallResultEvent(event: CallResultEvent): Buffer {
   return Buffer.from(JSON.stringify(event), 'utf8');
 }
+
+/** How far in the future a `callTimestamp` may lie (clock skew between a client and the gateway). */
+export const MAX_CALL_TIMESTAMP_SKEW_MS = 5 * 60_000;
+
+/**
+ * Why a call's timestamp cannot be accepted, or `null` when it can: it must lie within
+ * [now − raw retention, now + {@link MAX_CALL_TIMESTAMP_SKEW_MS}]. Older calls would land in a dropped
+ * partition; calls dated in the future would sit in windows and rollups that do not exist yet. The api answers
+ * 400 with this text; the consumers dead-letter the event with reason `timestamp_out_of_range`.
+ */
+export function callTimestampProblem(callTimestamp: number, now: number, retentionMs: number): string | null {
+  if (callTimestamp > now + MAX_CALL_TIMESTAMP_SKEW_MS) {
+    return `callTimestamp ${callTimestamp} is more than ${MAX_CALL_TIMESTAMP_SKEW_MS / 1000} s in the future`;
+  }
+  if (callTimestamp < now - retentionMs) {
+    return `callTimestamp ${callTimestamp} is older than the raw retention (${Math.round(retentionMs / 86_400_000)} days)`;
+  }
+  return null;
+}

@@ -5,3 +5,4 @@ export * from './http';
 export * from './instance-lifecycle';
 export * from './admin';
 export * from './monitoring';
+export * from './aggregator-heartbeat';

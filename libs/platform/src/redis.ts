@@ -135,6 +135,15 @@ export class RedisKeys {
   }
 
   /**
+   * JSON `AggregatorHeartbeat` (libs/contracts) of the consumer group's aggregators, rewritten about once a
+   * second by each process holding partitions; PX 30 s so a group that is gone leaves nothing behind. The api
+   * reads it to decide whether the aggregator's breaker verdicts are fresh.
+   */
+  aggregatorHeartbeat(): string {
+    return `${this.prefix}aggregator:heartbeat`;
+  }
+
+  /**
    * When the instance last had an outcome reported (epoch ms). Clients that report without a
    * selectionId (AgentX) settle no lease; an expired lease of an instance reported on since it was
    * taken is therefore not a timeout. TTL: twice the lease TTL.
