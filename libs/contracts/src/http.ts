@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ApiTypeSchema, InstanceStatusSchema } from './enums';
 import { ERROR_MESSAGE_MAX } from './call-result-event';
+import { RoutingParamsSchema } from './routing-params';
 
 /** Non-blank string (the seed's @NotBlank), trimmed only for the blank check: values go through byte for byte. */
 export const notBlank = (field: string, max: number) =>
@@ -60,7 +61,7 @@ export const InstanceCreateRequestSchema = z.object({
   apiType: ApiTypeSchema,
   businessId: notBlank('businessId', 128),
   userId: z.string().max(64).optional(),
-  routingParams: jsonObject.optional(),
+  routingParams: RoutingParamsSchema.optional(),
   metadata: jsonObject.optional(),
 });
 export type InstanceCreateRequest = z.infer<typeof InstanceCreateRequestSchema>;

@@ -2,6 +2,7 @@ export * from './enums';
 export * from './call-result-event';
 export * from './envelope';
 export * from './http';
+export * from './routing-params';
 export * from './instance-lifecycle';
 export * from './admin';
 export * from './monitoring';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ApiTypeSchema } from './enums';
 import { jsonObject, notBlank } from './http';
+import { RoutingParamsSchema } from './routing-params';
 
 /**
  * Request schemas of the tenant's instance lifecycle under `/api/instances/**` (update, delete,
@@ -21,7 +22,7 @@ export type InstancePath = z.infer<typeof InstancePathSchema>;
 export const InstanceUpdateRequestSchema = z.object({
   apiIdentifier: notBlank('apiIdentifier', 128),
   userId: z.string().max(64).nullish(),
-  routingParams: jsonObject.nullish(),
+  routingParams: RoutingParamsSchema.nullish(),
   metadata: jsonObject.nullish(),
 });
 export type InstanceUpdateRequest = z.infer<typeof InstanceUpdateRequestSchema>;

@@ -2,6 +2,7 @@
  * Breaker thresholds: the defaults of ARCHITECTURE §6, per-instance overrides from `routingParams`, and the
  * open-duration backoff they imply.
  */
+import { readNumericSetting, type NumericBound, type SettingProblem } from './numeric-setting.js';
 
 export interface BreakerConfig {
   /**
@@ -71,45 +72,77 @@ export interface ResolvedBreakerConfig {
 
 type ConfigKey = keyof BreakerConfig;
 
-/** Accepted values per key. Rates are in (0, 1]: a 0 threshold would trip with no failure at all. */
-const VALID: { readonly [K in ConfigKey]: (v: number) => boolean } = {
-  windowMs: (v) => v > 0,
-  minCalls: (v) => Number.isInteger(v) && v >= 1,
-  failureRateThreshold: (v) => v > 0 && v <= 1,
-  consecutiveFailures: (v) => Number.isInteger(v) && v >= 1,
-  openDurationMs: (v) => v >= 0,
-  maxOpenDurationMs: (v) => v >= 0,
-  halfOpenProbes: (v) => Number.isInteger(v) && v >= 1,
-  slowCallMs: (v) => v >= 0,
-  slowCallRateThreshold: (v) => v > 0 && v <= 1,
-};
+const HOUR_MS = 3_600_000;
+
+/**
+ * Accepted override values per key, for the api's request schemas and for every reader of stored rows alike.
+ * Rates are in (0, 1]: a 0 threshold would trip with no failure at all. Durations are whole milliseconds up to an
+ * hour, and `openDurationMs` may not exceed `maxOpenDurationMs` when both are set (see {@link breakerOverrideProblems}).
+ */
+export const BREAKER_BOUNDS: { readonly [K in ConfigKey]: Readonly<NumericBound> } = Object.freeze({
+  windowMs: { min: 1_000, max: HOUR_MS, integer: true, unit: 'ms' },
+  minCalls: { min: 1, max: 10_000, integer: true },
+  failureRateThreshold: { min: 0, max: 1, minExclusive: true },
+  consecutiveFailures: { min: 1, max: 10_000, integer: true },
+  openDurationMs: { min: 1_000, max: HOUR_MS, integer: true, unit: 'ms' },
+  maxOpenDurationMs: { min: 1_000, max: HOUR_MS, integer: true, unit: 'ms' },
+  halfOpenProbes: { min: 1, max: 100, integer: true },
+  slowCallMs: { min: 1, max: HOUR_MS, integer: true, unit: 'ms' },
+  slowCallRateThreshold: { min: 0, max: 1, minExclusive: true },
+});
+
+/** The keys `routingParams.breaker` may hold. */
+export const BREAKER_KEYS = Object.freeze(Object.keys(BREAKER_BOUNDS) as ConfigKey[]);
 
 function isConfigKey(key: string): key is ConfigKey {
-  return Object.prototype.hasOwnProperty.call(VALID, key);
+  return Object.prototype.hasOwnProperty.call(BREAKER_BOUNDS, key);
+}
+
+/** The usable values of an override and what is wrong with the rest. */
+function checkOverride(override: Readonly<Record<string, unknown>>): { valid: Partial<BreakerConfig>; problems: SettingProblem[] } {
+  const problems: SettingProblem[] = [];
+  const valid: Partial<BreakerConfig> = {};
+  for (const [key, value] of Object.entries(override)) {
+    if (value === undefined) continue;
+    if (!isConfigKey(key)) {
+      problems.push({ path: [key], message: `unknown breaker setting; known: ${BREAKER_KEYS.join(', ')}` });
+      continue;
+    }
+    const read = readNumericSetting(value, BREAKER_BOUNDS[key], { strings: false });
+    if (read.ok) valid[key] = read.value;
+    else problems.push({ path: [key], message: read.problem });
+  }
+  if (valid.openDurationMs !== undefined && valid.maxOpenDurationMs !== undefined && valid.openDurationMs > valid.maxOpenDurationMs) {
+    problems.push({ path: ['openDurationMs'], message: `must not exceed maxOpenDurationMs (${valid.maxOpenDurationMs} ms)` });
+    delete valid.openDurationMs;
+  }
+  return { valid, problems };
 }
 
 /**
- * Applies a per-instance override (from `routingParams`, so untrusted JSON at run time) on top of `base`.
- * Invalid values (not a finite number, negative, a rate outside 0..1, a non-integer count) and unknown keys
- * are ignored and listed, never thrown: one bad instance setting must not stop the aggregator. `undefined`
- * values are skipped silently.
+ * Everything wrong with a `routingParams.breaker` override, each with its key as path: unknown keys, values that
+ * are not JSON numbers inside {@link BREAKER_BOUNDS}, and an `openDurationMs` above the `maxOpenDurationMs` next to
+ * it. `undefined` values count as absent. The api answers 400 with these; the readers ignore the same keys.
+ */
+export function breakerOverrideProblems(override: Readonly<Record<string, unknown>>): SettingProblem[] {
+  return checkOverride(override).problems;
+}
+
+/**
+ * Applies a per-instance override (from `routingParams`, so untrusted JSON at run time, possibly stored before
+ * the bounds existed) on top of `base`. Every key {@link breakerOverrideProblems} finds fault with is ignored and
+ * listed (in the override's order), never thrown: one bad instance setting must not stop the aggregator.
+ * `undefined` values are skipped silently.
  */
 export function resolveBreakerConfig(
   base: Readonly<BreakerConfig>,
-  override?: Partial<BreakerConfig>,
+  override?: Readonly<Record<string, unknown>> | null,
 ): ResolvedBreakerConfig {
   const config: BreakerConfig = { ...base };
-  const ignored: string[] = [];
-  if (override === undefined || override === null) return { config, ignored };
-  for (const [key, value] of Object.entries(override) as [string, unknown][]) {
-    if (value === undefined) continue;
-    if (!isConfigKey(key) || typeof value !== 'number' || !Number.isFinite(value) || !VALID[key](value)) {
-      ignored.push(key);
-      continue;
-    }
-    config[key] = value;
-  }
-  return { config, ignored };
+  if (override === undefined || override === null) return { config, ignored: [] };
+  const { valid } = checkOverride(override);
+  const ignored = Object.keys(override).filter((key) => override[key] !== undefined && !Object.prototype.hasOwnProperty.call(valid, key));
+  return { config: Object.assign(config, valid), ignored };
 }
 
 /** Open duration after `reopenCount` re-opens in a row: `openDurationMs * 2^reopenCount`, capped. */
@@ -124,9 +157,10 @@ export function openDurationFor(reopenCount: number, config: BreakerConfig): num
  * `routingParams.breaker` object (client-written JSON, so anything unusable is ignored and listed).
  */
 export function breakerConfigOf(base: Readonly<BreakerConfig>, routingParams: Readonly<Record<string, unknown>>): ResolvedBreakerConfig {
-  const override = routingParams['breaker'];
+  // Typed as a record, but it is a JSONB column: guard against null or an array anyway.
+  const override = typeof routingParams === 'object' && routingParams !== null ? (routingParams as Record<string, unknown>)['breaker'] : undefined;
   if (typeof override !== 'object' || override === null || Array.isArray(override)) {
     return { config: { ...base }, ignored: override === undefined || override === null ? [] : ['breaker'] };
   }
-  return resolveBreakerConfig(base, override);
+  return resolveBreakerConfig(base, override as Record<string, unknown>);
 }

@@ -87,8 +87,9 @@ describe('breaker properties (seeded random walks)', () => {
         minCalls: int(rand, 1, 12),
         consecutiveFailures: int(rand, 1, 6),
         halfOpenProbes: int(rand, 1, 4),
-        openDurationMs: int(rand, 0, 30_000),
-        maxOpenDurationMs: int(rand, 0, 200_000),
+        // Inside BREAKER_BOUNDS: at least a second, and the first open duration never above the cap.
+        openDurationMs: int(rand, 1_000, 30_000),
+        maxOpenDurationMs: int(rand, 30_000, 200_000),
         failureRateThreshold: 0.1 + 0.9 * rand(),
         slowCallRateThreshold: 0.1 + 0.9 * rand(),
       });

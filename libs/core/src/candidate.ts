@@ -5,6 +5,8 @@
  */
 import type { BreakerState, Routability } from './breaker.js';
 import type { WindowStats } from './sliding-window.js';
+import { breakerOverrideProblems } from './breaker-config.js';
+import { readNumericSetting, type NumericBound, type SettingProblem } from './numeric-setting.js';
 
 /** The window stats a strategy ranks by. */
 export interface CandidateStats {
@@ -128,49 +130,79 @@ export interface RoutingParams {
  * Accepted keys per field, first valid one wins. The snake_case names are the seed's (it read `initial_weight`
  * and `cost_per_unit`); `costPerToken` is what the seed's SDK README told clients to send.
  */
-const KEYS = {
+export const ROUTING_PARAM_KEYS = Object.freeze({
   priority: ['priority'],
   weight: ['weight', 'initial_weight'],
   costPerUnit: ['costPerUnit', 'cost_per_unit', 'costPerToken'],
   rpm: ['rpm'],
   tpm: ['tpm'],
-} as const;
+} as const);
 
-// A plain decimal, so `Number('')` (0), `'0x10'` (16) or `'Infinity'` never slip through as numbers.
-const DECIMAL = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+type RoutingField = keyof typeof ROUTING_PARAM_KEYS;
 
 /**
- * Reads the routing settings from an instance's `routingParams` (untrusted JSON written by clients). Numbers of
- * any JSON numeric type and numeric strings are accepted (the seed crashed on an integer `cost_per_unit`);
- * anything else — a negative weight or cost, a non-finite value, a limit ≤ 0, a boolean — falls back to the
+ * Accepted values per field, for the api's request schemas and every reader of stored rows alike. A JSON number
+ * or a numeric string (`"2"`: the seed stored whatever JSON it got, and its clients sent strings).
+ */
+export const ROUTING_PARAM_BOUNDS: { readonly [K in RoutingField]: Readonly<NumericBound> } = Object.freeze({
+  priority: { min: -1_000_000, max: 1_000_000, integer: true },
+  weight: { min: 0, max: 1_000_000 },
+  costPerUnit: { min: 0, max: 1e9 },
+  rpm: { min: 1, max: 1e9, integer: true },
+  tpm: { min: 1, max: 1e9, integer: true },
+});
+
+const readRouting = (value: unknown, field: RoutingField) => readNumericSetting(value, ROUTING_PARAM_BOUNDS[field], { strings: true });
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Everything wrong with an instance's `routingParams` (each with its path, e.g. `['breaker', 'windowMs']`): a
+ * routing key (any of {@link ROUTING_PARAM_KEYS}) holding something other than a number inside
+ * {@link ROUTING_PARAM_BOUNDS}, and the problems of the `breaker` override. `null` and `undefined` values count as
+ * absent; other keys are the client's own and are not looked at. The api answers 400 with these.
+ */
+export function routingParamsProblems(params: Readonly<Record<string, unknown>>): SettingProblem[] {
+  const problems: SettingProblem[] = [];
+  for (const [field, keys] of Object.entries(ROUTING_PARAM_KEYS) as [RoutingField, readonly string[]][]) {
+    for (const key of keys) {
+      const value = Object.prototype.hasOwnProperty.call(params, key) ? params[key] : undefined;
+      if (value === undefined || value === null) continue;
+      const read = readRouting(value, field);
+      if (!read.ok) problems.push({ path: [key], message: read.problem });
+    }
+  }
+  const breaker = Object.prototype.hasOwnProperty.call(params, 'breaker') ? params['breaker'] : undefined;
+  if (breaker !== undefined && breaker !== null) {
+    if (!isRecord(breaker)) problems.push({ path: ['breaker'], message: 'must be an object of breaker settings' });
+    else for (const p of breakerOverrideProblems(breaker)) problems.push({ path: ['breaker', ...p.path], message: p.message });
+  }
+  return problems;
+}
+
+/**
+ * Reads the routing settings from an instance's `routingParams` (untrusted JSON written by clients, possibly
+ * before the bounds existed). Numbers and numeric strings inside {@link ROUTING_PARAM_BOUNDS} are used; anything
+ * else — a weight above a million, a fractional priority, a 60,000-digit string, a boolean — falls back to the
  * default and is listed in `invalid`, never thrown: one bad instance must not break selection for its group.
  */
 export function routingParamsOf(raw: Record<string, unknown>): RoutingParams {
   const invalid: string[] = [];
   // Typed as a record, but it is a JSONB column: guard against null or an array anyway.
-  const params: Record<string, unknown> = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : {};
-  const read = (keys: readonly string[], valid: (v: number) => boolean): number | null => {
-    for (const key of keys) {
+  const params: Record<string, unknown> = isRecord(raw) ? raw : {};
+  const read = (field: RoutingField): number | null => {
+    for (const key of ROUTING_PARAM_KEYS[field]) {
       if (!Object.prototype.hasOwnProperty.call(params, key) || params[key] === undefined || params[key] === null) continue;
-      const value = numberOf(params[key]);
-      if (value !== null && valid(value)) return value;
+      const r = readRouting(params[key], field);
+      if (r.ok) return r.value;
       invalid.push(key);
     }
     return null;
   };
-  const priority = read(KEYS.priority, () => true) ?? 0;
-  const weight = read(KEYS.weight, (v) => v >= 0) ?? 1;
-  const costPerUnit = read(KEYS.costPerUnit, (v) => v >= 0) ?? 0;
-  const rpm = read(KEYS.rpm, (v) => v > 0);
-  const tpm = read(KEYS.tpm, (v) => v > 0);
+  const priority = read('priority') ?? 0;
+  const weight = read('weight') ?? 1;
+  const costPerUnit = read('costPerUnit') ?? 0;
+  const rpm = read('rpm');
+  const tpm = read('tpm');
   return { priority, weight, costPerUnit, rpm, tpm, invalid };
-}
-
-function numberOf(value: unknown): number | null {
-  let n: number;
-  if (typeof value === 'number') n = value;
-  else if (typeof value === 'bigint') n = Number(value);
-  else if (typeof value === 'string' && DECIMAL.test(value)) n = Number(value);
-  else return null;
-  return Number.isFinite(n) ? n : null;
 }

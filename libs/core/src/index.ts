@@ -24,7 +24,15 @@ export type {
   WindowStats,
 } from './sliding-window.js';
 
-export { DEFAULT_BREAKER_CONFIG, breakerConfigOf, openDurationFor, resolveBreakerConfig } from './breaker-config.js';
+export {
+  BREAKER_BOUNDS,
+  BREAKER_KEYS,
+  DEFAULT_BREAKER_CONFIG,
+  breakerConfigOf,
+  breakerOverrideProblems,
+  openDurationFor,
+  resolveBreakerConfig,
+} from './breaker-config.js';
 export type { BreakerConfig, ResolvedBreakerConfig } from './breaker-config.js';
 
 export { force, initialBreaker, isRoutable, onCallResult, onTick } from './breaker.js';
@@ -39,7 +47,14 @@ export type {
   Transition,
 } from './breaker.js';
 
-export { candidateStatsOf, routingParamsOf, toCandidate } from './candidate.js';
+export {
+  ROUTING_PARAM_BOUNDS,
+  ROUTING_PARAM_KEYS,
+  candidateStatsOf,
+  routingParamsOf,
+  routingParamsProblems,
+  toCandidate,
+} from './candidate.js';
 export type { Candidate, CandidateInit, CandidateStats, RoutingParams } from './candidate.js';
 
 export {
@@ -67,3 +82,6 @@ export { DEFAULT_QUOTA_COOLDOWN_MS, DEFAULT_RATE_LIMIT_COOLDOWN_MS, classifyOutc
 export type { OutcomeClass, ReportedOutcome } from './outcome-class.js';
 
 export { mulberry32 } from './seeded-random.js';
+
+export { NUMERIC_STRING_MAX_LENGTH, boundProblem, describeBound, parseDecimal, readNumericSetting } from './numeric-setting.js';
+export type { NumericBound, NumericReadResult, SettingProblem } from './numeric-setting.js';
