@@ -13,5 +13,6 @@ export * from './instance-directory';
 export * from './dead-letter';
 export * from './event-intake';
 export * from './batch-retry';
+export * from './error-class';
 export * from './stores/breaker-transition-store';
 export * from './lua-script';

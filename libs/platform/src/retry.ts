@@ -12,14 +12,19 @@ export interface RetryOptions {
   signal?: AbortSignal;
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts (the listener is removed either way: a long outage must not pile them up). */
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(t);
       resolve();
-    }, { once: true });
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 /** Exponential backoff with full jitter, the one retry helper every adapter uses. */

@@ -8,6 +8,7 @@ import {
   BreakerTransitionStore,
   type BreakerTransitionRecord,
   admitEvents,
+  DEFAULT_RAW_RETENTION_DAYS,
   ensureTopics,
   InstanceDirectory,
   RedisKeys,
@@ -45,6 +46,11 @@ export interface AggregatorOptions {
    * @default 500
    */
   redisCheckMs?: number;
+  /**
+   * Raw retention (ms): events dated before now − this, or more than 5 min ahead, are refused like the
+   * ingestor refuses them. @default DEFAULT_RAW_RETENTION_DAYS days
+   */
+  retentionMs?: number;
 }
 
 export interface AggregatorDeps {
@@ -188,7 +194,9 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
     }
     // Events a previous owner (or this process before a crash) already wrote to Redis count once.
     const fresh = batch.messages.filter((m) => BigInt(m.offset) >= from);
-    const intake = await retryInBatch('admit', () => admitEvents(fresh, batch.partition, directory, options.maxEventBytes), ctx);
+    const intake = await retryInBatch('admit', () => admitEvents(fresh, batch.partition, directory, {
+      maxBytes: options.maxEventBytes, now: now(), retentionMs: options.retentionMs ?? DEFAULT_RAW_RETENTION_DAYS * 86_400_000,
+    }), ctx);
     if (intake === ABANDON) return;
     const list = intake.admitted.map((a) => a.event);
     const healths = await retryInBatch('load', () => ensureLoaded(list), ctx);

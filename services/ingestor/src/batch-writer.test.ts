@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import type { CallResultEvent } from '@apg/contracts';
-import { createLogger, type DeadLetter } from '@apg/platform';
-import { BatchWriter, isDataError, type WriteItem } from './batch-writer';
+import { BatchRetrier, createLogger, type DeadLetter } from '@apg/platform';
+import { Registry } from 'prom-client';
+import { BatchWriter, type WriteItem } from './batch-writer';
 import type { CallResultWriter } from './call-result-store';
 import { OffsetTracker } from './offset-tracker';
 
@@ -15,6 +16,9 @@ const item = (partition = 0, over: Partial<CallResultEvent> = {}): WriteItem => 
   };
   return { event, partition, message: { offset: String(n), key: null, value: Buffer.from('{}'), timestamp: '0', attributes: 0, headers: {} } };
 };
+
+const pgError = (code: string, message: string) => Object.assign(new Error(message), { name: 'error', code, severity: 'ERROR' });
+const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
 
 /** An in-memory store: rows keyed like the real unique key, scripted failures, every call recorded. */
 class FakeStore implements CallResultWriter {
@@ -34,10 +38,10 @@ class FakeStore implements CallResultWriter {
       if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
       const failure = this.failures.shift();
       if (failure) throw failure;
-      if (events.some((e) => this.poison.has(e.eventId))) throw Object.assign(new Error('numeric field overflow'), { code: '22003' });
+      if (events.some((e) => this.poison.has(e.eventId))) throw pgError('22003', 'numeric field overflow');
       let inserted = 0;
       for (const e of events) {
-        const key = `${e.eventId}@${e.callTimestamp}`;
+        const key = e.eventId;
         if (!this.rows.has(key)) inserted++;
         this.rows.add(key);
       }
@@ -54,9 +58,12 @@ function setup(options = { maxRowsPerWrite: 100, concurrency: 1 }) {
   const commits: { partition: number; offset: string }[][] = [];
   const dlq: DeadLetter[] = [];
   const outcomes = { written: 0, duplicate: 0, dlq: 0 };
-  let retries = 0;
+  const bugs: unknown[] = [];
+  const metrics = new Registry();
+  const log = createLogger('test', 'silent');
+  const retrier = new BatchRetrier({ service: 'test', metrics, log, onBug: (err) => bugs.push(err), baseDelayMs: 1, maxDelayMs: 5 });
   const writer = new BatchWriter({
-    options, store, tracker, log: createLogger('test', 'silent'),
+    options, store, tracker, log, retrier, onBug: (err) => bugs.push(err),
     commit: async (offsets) => void commits.push(offsets),
     deadLetter: async (letters) => void dlq.push(...letters),
     onWritten: (o) => {
@@ -64,10 +71,10 @@ function setup(options = { maxRowsPerWrite: 100, concurrency: 1 }) {
       outcomes.duplicate += o.duplicate;
       outcomes.dlq += o.dlq;
     },
-    onRetry: () => retries++,
   });
+  const retries = async () => (await metrics.getSingleMetric('apg_test_batch_retries_total')!.get()).values.reduce((n, v) => n + v.value, 0);
   const enqueue = (items: WriteItem[], partition: number, lastOffset: string) => writer.enqueue({ items, batch: tracker.register(partition, lastOffset) });
-  return { store, tracker, commits, dlq, outcomes, writer, enqueue, retries: () => retries };
+  return { store, tracker, commits, dlq, outcomes, writer, enqueue, retries, bugs };
 }
 
 describe('batch writer', () => {
@@ -95,23 +102,26 @@ describe('batch writer', () => {
     expect(offsets.at(-1)).to.equal(5);
   });
 
-  it('counts a redelivered event and a twin in the same write as duplicates', async () => {
+  it('counts a redelivered event, a twin, and a client retry with another callTimestamp as duplicates', async () => {
     const t = setup();
     const a = item(0);
     t.enqueue([a], 0, '0');
     await t.writer.drain(1000);
-    t.enqueue([a, { ...a }, item(0)], 0, '2');
+    const retried = { ...a, event: { ...a.event, callTimestamp: a.event.callTimestamp + 5000 } };
+    t.enqueue([a, { ...a }, retried, item(0)], 0, '3');
     await t.writer.drain(1000);
-    expect(t.outcomes).to.deep.equal({ written: 2, duplicate: 2, dlq: 0 });
+    expect(t.outcomes).to.deep.equal({ written: 2, duplicate: 3, dlq: 0 });
+    // One write per eventId reaches the store: the twins never travel.
+    expect(t.store.calls).to.deep.equal([1, 2]);
     expect(t.store.rows.size).to.equal(2);
   });
 
   it('holds a batch through an outage, never dead-letters it, and commits only after the write', async () => {
     const t = setup();
-    t.store.failures = [new Error('connect ECONNREFUSED'), Object.assign(new Error('terminating connection'), { code: '57P01' })];
+    t.store.failures = [refused(), pgError('57P01', 'terminating connection due to administrator command')];
     t.enqueue([item(0), item(0)], 0, '1');
     expect(await t.writer.drain(5000)).to.equal(true);
-    expect(t.retries()).to.equal(2);
+    expect(await t.retries()).to.equal(2);
     expect(t.dlq).to.have.length(0);
     expect(t.store.calls).to.deep.equal([2, 2, 2]);
     expect(t.commits).to.deep.equal([[{ partition: 0, offset: '2' }]]);
@@ -124,7 +134,8 @@ describe('batch writer', () => {
     t.enqueue(items, 0, '7');
     expect(await t.writer.drain(2000)).to.equal(true);
     expect(t.dlq.map((d) => d.message.offset)).to.deep.equal([items[5]!.message.offset]);
-    expect(t.dlq[0]).to.include({ reason: 'invalid_event' });
+    expect(t.dlq[0]).to.include({ reason: 'rejected_by_database' });
+    expect(t.dlq[0]!.detail).to.match(/^SQLSTATE 22003: numeric field overflow/);
     expect(t.store.rows.size).to.equal(7);
     expect(t.outcomes).to.deep.equal({ written: 7, duplicate: 0, dlq: 1 });
     expect(t.commits.flat()).to.deep.equal([{ partition: 0, offset: '8' }]);
@@ -132,7 +143,7 @@ describe('batch writer', () => {
 
   it('on abort during an outage leaves everything uncommitted', async () => {
     const t = setup();
-    t.store.failures = Array(100).fill(new Error('connect ECONNREFUSED'));
+    t.store.failures = Array.from({ length: 1000 }, refused);
     t.enqueue([item(0)], 0, '0');
     expect(await t.writer.drain(300)).to.equal(false);
     t.writer.abort();
@@ -141,9 +152,27 @@ describe('batch writer', () => {
     expect(t.writer.pendingRows()).to.equal(0);
   });
 
-  it('tells data errors from infrastructure errors', () => {
-    expect(isDataError(Object.assign(new Error(), { code: '22P02' }))).to.equal(true);
-    expect(isDataError(Object.assign(new Error(), { code: '23514' }))).to.equal(true);
-    for (const code of ['57P01', '08006', '40P01', '53300', '42P01', undefined]) expect(isDataError(Object.assign(new Error(), { code })), String(code)).to.equal(false);
+  it('on a bug gives the write up uncommitted, never retries it, and reports it once', async () => {
+    const t = setup();
+    const bug = new TypeError("Cannot read properties of undefined (reading 'length')");
+    t.store.failures = [bug];
+    t.enqueue([item(0), item(0)], 0, '1');
+    await t.writer.drain(1000);
+    expect(t.bugs).to.deep.equal([bug]);
+    expect(t.store.calls).to.deep.equal([2]);
+    expect(t.commits).to.have.length(0);
+    expect(t.dlq).to.have.length(0);
+    expect(await t.retries()).to.equal(0);
+  });
+
+  it('isolates several bad rows among many with a bounded number of statements', async () => {
+    const t = setup({ maxRowsPerWrite: 1000, concurrency: 1 });
+    const items = Array.from({ length: 512 }, () => item(0));
+    for (const i of [3, 200, 201, 511]) t.store.poison.add(items[i]!.event.eventId);
+    t.enqueue(items, 0, '511');
+    expect(await t.writer.drain(5000)).to.equal(true);
+    expect(t.dlq.map((d) => Number(d.message.offset) - Number(items[0]!.message.offset))).to.deep.equal([3, 200, 201, 511]);
+    expect(t.store.rows.size).to.equal(508);
+    expect(t.store.calls.length, 'about 2·k·log2(n) statements').to.be.at.most(2 * 4 * 9 + 1);
   });
 });

@@ -1,5 +1,5 @@
 import type { CallResultEvent } from '@apg/contracts';
-import { backoffDelay, sleep, type DeadLetter, type Logger } from '@apg/platform';
+import { ABANDON, type BatchRetrier, type DeadLetter, type Logger } from '@apg/platform';
 import type { KafkaMessage } from 'kafkajs';
 import type { CallResultWriter } from './call-result-store';
 import type { OffsetTracker, TrackedBatch } from './offset-tracker';
@@ -35,16 +35,12 @@ export interface BatchWriterDeps {
   deadLetter(letters: DeadLetter[]): Promise<void>;
   /** Counts per outcome, once a write is committed. */
   onWritten(outcome: { written: number; duplicate: number; dlq: number; rows: number }): void;
-  onRetry?(): void;
+  /** The consumer paths' retry policy: infrastructure retried (and shown), data rethrown, bugs fatal. */
+  retrier: BatchRetrier;
+  /** A bug outside a retried step (the bookkeeping after a write): the process must exit. */
+  onBug(err: unknown, where: string): void;
 }
 
-/** Error classes of a write that are about the data (SQLSTATE class 22 data exception, 23 integrity), not the database's health. */
-export function isDataError(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
-}
-
-const ABANDONED = Symbol('abandoned');
 
 /**
  * Between the Kafka consumer and Postgres: jobs are queued by the consumer (which then moves on to the
@@ -53,10 +49,12 @@ const ABANDONED = Symbol('abandoned');
  * partition — only after the database commit. So fetching, decoding and writing overlap instead of
  * taking turns, and a busy database gets bigger, cheaper writes.
  *
- * Failures: an infrastructure error (anything but a data error) is retried with capped backoff for as
- * long as it lasts, holding the job; a data error means a poison row in the write, which is found by
- * bisecting and dead-lettered alone. `drain()` finishes what is queued; `abort()` gives up waiting,
- * leaving unwritten jobs uncommitted (they are redelivered and the idempotent write absorbs them).
+ * Failures are classified (platform error-class.ts): an infrastructure error is retried with capped
+ * backoff for as long as it lasts, holding the job (visible in the retrier's metrics and `/readyz`); a
+ * data error means poison rows in the write, which are found by bisecting and dead-lettered alone; a bug
+ * abandons the job uncommitted and goes to `onBug` (the process exits and resumes from the committed
+ * offsets). `drain()` finishes what is queued; `abort()` gives up waiting, leaving unwritten jobs
+ * uncommitted (they are redelivered and the idempotent write absorbs them).
  */
 export class BatchWriter {
   private readonly queue: WriteJob[] = [];
@@ -144,7 +142,7 @@ export class BatchWriter {
       this.inFlightRows += rows;
       this.active++;
       void this.run(jobs)
-        .catch((err: Error) => this.deps.log.error({ err: err.message }, 'write failed unexpectedly; batch left uncommitted'))
+        .catch((err: unknown) => this.deps.onBug(err, 'batch writer'))
         .finally(() => {
           this.active--;
           this.inFlightRows -= rows;
@@ -155,15 +153,16 @@ export class BatchWriter {
   }
 
   private async run(jobs: WriteJob[]): Promise<void> {
-    // The same event twice (a producer retry, a redelivery next to its original) is one row.
+    // The same event twice (a producer retry, a redelivery, a client retry stamped with another
+    // callTimestamp) is one row: keyed by eventId alone, the first copy wins (as it does in the store).
     const unique = new Map<string, WriteItem>();
     let admitted = 0;
     for (const job of jobs) {
       admitted += job.items.length;
-      for (const item of job.items) unique.set(`${item.event.eventId}@${item.event.callTimestamp}`, item);
+      for (const item of job.items) if (!unique.has(item.event.eventId)) unique.set(item.event.eventId, item);
     }
     const result = await this.write([...unique.values()]);
-    if (result === ABANDONED) return;
+    if (result === ABANDON) return;
     this.deps.onWritten({ written: result.inserted, duplicate: admitted - result.inserted - result.rejected, dlq: result.rejected, rows: unique.size });
     const epoch = this.deps.tracker.epoch;
     const commits = this.deps.tracker.complete(jobs.map((j) => j.batch));
@@ -175,47 +174,41 @@ export class BatchWriter {
     await this.commitChain;
   }
 
-  /** Writes the items, retrying infrastructure errors and isolating data errors; ABANDONED on abort. */
-  private async write(items: WriteItem[]): Promise<{ inserted: number; rejected: number } | typeof ABANDONED> {
-    const signal = this.abortController.signal;
-    for (let attempt = 0; ; attempt++) {
-      if (signal.aborted) return ABANDONED;
-      try {
-        return { inserted: await this.deps.store.insertBatch(items.map((i) => i.event)), rejected: 0 };
-      } catch (err) {
-        if (isDataError(err)) return this.isolate(items, err as Error);
-        this.deps.onRetry?.();
-        const delay = backoffDelay(Math.min(attempt, 10), 200, 10_000);
-        this.deps.log.warn({ err: (err as Error).message, rows: items.length, attempt, delay }, 'database write failed; batch held, retrying');
-        await sleep(delay, signal);
-      }
+  /** Writes the items, retrying infrastructure errors and isolating data errors; ABANDON on abort or bug. */
+  private async write(items: WriteItem[]): Promise<{ inserted: number; rejected: number } | typeof ABANDON> {
+    const scope = { signal: this.abortController.signal };
+    try {
+      const inserted = await this.deps.retrier.run('write', () => this.deps.store.insertBatch(items.map((i) => i.event)), scope);
+      return inserted === ABANDON ? ABANDON : { inserted, rejected: 0 };
+    } catch (err) {
+      // Only data errors get here (the retrier retries the rest or hands them to onBug).
+      return this.isolate(items, err);
     }
   }
 
-  /** Bisects a write that failed on its data until the offending rows are alone, and dead-letters them. */
-  private async isolate(items: WriteItem[], err: Error): Promise<{ inserted: number; rejected: number } | typeof ABANDONED> {
+  /**
+   * Bisects a write that failed on its data until the offending rows are alone, and dead-letters them:
+   * k bad rows among n cost about 2·k·log2(n) statements, and every good row is written.
+   */
+  private async isolate(items: WriteItem[], err: unknown): Promise<{ inserted: number; rejected: number } | typeof ABANDON> {
     if (items.length === 1) {
       const item = items[0]!;
-      const letter: DeadLetter = { message: item.message, partition: item.partition, reason: 'invalid_event', detail: `rejected by the database: ${err.message}` };
-      for (let attempt = 0; ; attempt++) {
-        if (this.abortController.signal.aborted) return ABANDONED;
-        try {
-          await this.deps.deadLetter([letter]);
-          this.deps.log.warn({ eventId: item.event.eventId, err: err.message }, 'event refused by the database; dead-lettered');
-          return { inserted: 0, rejected: 1 };
-        } catch (dlqErr) {
-          this.deps.onRetry?.();
-          const delay = backoffDelay(Math.min(attempt, 10), 200, 10_000);
-          this.deps.log.warn({ err: (dlqErr as Error).message, attempt, delay }, 'dead-letter failed; retrying');
-          await sleep(delay, this.abortController.signal);
-        }
-      }
+      const message = err instanceof Error ? err.message : String(err);
+      const code = (err as { code?: unknown }).code;
+      const letter: DeadLetter = {
+        message: item.message, partition: item.partition, reason: 'rejected_by_database',
+        detail: `${typeof code === 'string' ? `SQLSTATE ${code}: ` : ''}${message}`,
+      };
+      const sent = await this.deps.retrier.run('dead-letter', () => this.deps.deadLetter([letter]), { signal: this.abortController.signal });
+      if (sent === ABANDON) return ABANDON;
+      this.deps.log.warn({ eventId: item.event.eventId, err: message }, 'event refused by the database; dead-lettered');
+      return { inserted: 0, rejected: 1 };
     }
     const mid = items.length >>> 1;
     const left = await this.write(items.slice(0, mid));
-    if (left === ABANDONED) return ABANDONED;
+    if (left === ABANDON) return ABANDON;
     const right = await this.write(items.slice(mid));
-    if (right === ABANDONED) return ABANDONED;
+    if (right === ABANDON) return ABANDON;
     return { inserted: left.inserted + right.inserted, rejected: left.rejected + right.rejected };
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envFragments, parseEnv } from '@apg/platform';
+import { DEFAULT_RAW_RETENTION_DAYS, envFragments, parseEnv } from '@apg/platform';
 
 const int = (min: number, max: number, def: number) => z.coerce.number().int().min(min).max(max).default(def);
 const MiB = 1024 * 1024;
@@ -22,8 +22,9 @@ export const IngestorEnvSchema = z.object({
   INGEST_FETCH_MIN_BYTES: int(1, 16 * MiB, 1),
   INGEST_FETCH_MAX_WAIT_MS: int(10, 10_000, 500),
   INGEST_SESSION_TIMEOUT_MS: int(6000, 300_000, 30_000),
+  INGEST_MAX_BATCH_HOLD_MS: int(1000, 86_400_000, 60_000),
   // Retention.
-  RETENTION_DAYS: int(1, 3650, 7),
+  RETENTION_DAYS: int(1, 3650, DEFAULT_RAW_RETENTION_DAYS),
   ROLLUP_RETENTION_DAYS: int(1, 36_500, 90),
   PARTITION_PREMAKE_DAYS: int(1, 60, 3),
   RETENTION_INTERVAL_MS: int(10_000, 86_400_000, 3_600_000),

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   ABANDON,
   admitEvents,
+  BatchRetrier,
   ensureTopics,
   InstanceDirectory,
   Partitioners,
@@ -15,11 +16,11 @@ import {
 } from '@apg/platform';
 import { BatchWriter, type BatchWriterOptions, type WriteItem } from './batch-writer';
 import { CallResultStore } from './call-result-store';
-import { sendDeadLettersInChunks } from './dead-letter-chunks';
 import { guardEvent } from './event-guard';
 import { OffsetTracker } from './offset-tracker';
 import { PartitionStore } from './partition-store';
 import { RetentionMaintainer, type RetentionOptions } from './retention-maintainer';
+import { DAY_MS } from './retention-plan';
 
 /** How hard the ingestor pulls; the defaults reach ≥ 20,000 events/s on a 2-core machine (bench/ingest.ts). */
 export interface ThroughputOptions extends BatchWriterOptions {
@@ -71,6 +72,11 @@ export interface IngestorOptions {
    * hands them to another one (or to itself, restarted). @default 30000
    */
   sessionTimeoutMs?: number;
+  /**
+   * A batch held longer than this by infrastructure retries (database, Kafka or registry down) makes
+   * `isReady()` false, so `/readyz` answers 503 while the consumer waits. @default 60000
+   */
+  maxBatchHoldMs?: number;
 }
 
 export interface IngestorDeps {
@@ -79,14 +85,22 @@ export interface IngestorDeps {
   db: Db;
   kafka: Kafka;
   metrics: Registry;
-  /** Clock of the retention horizon. @default Date.now */
+  /** Clock of the retention horizon and of the callTimestamp window. @default Date.now */
   now?: () => number;
+  /**
+   * Called on an error classified as a bug (platform error-class.ts), with nothing committed past the
+   * last write. The composition root exits the process (`runMain`'s `fatal`), so that it restarts and
+   * resumes from the committed offsets. @default logs it and stops consuming (isRunning() turns false)
+   */
+  onBug?: (err: unknown, where: string) => void;
 }
 
 export interface IngestorService {
   start(): Promise<void>;
   stop(): Promise<void>;
   isRunning(): boolean;
+  /** Consuming, and no batch held by infrastructure retries longer than `maxBatchHoldMs` (`/readyz`). */
+  isReady(): boolean;
   /** Runs one retention pass now (tests, tooling); it also runs at start and every interval. */
   maintainRetention(): Promise<void>;
 }
@@ -97,8 +111,11 @@ export interface IngestorService {
  * (one statement each, rollups included) and commits each partition's offsets only after the database
  * commit, in order. Consumption runs ahead of the writes up to `maxPendingRows`, then waits.
  *
- * A database outage holds the queued writes, retrying with backoff for as long as it lasts (never
- * dead-lettered); consumption stops when the queue is full and resumes by itself. `stop()` stops
+ * Every error is classified (platform error-class.ts) and handled by one BatchRetrier: a database,
+ * registry or Kafka outage holds the batch, retrying with backoff for as long as it lasts (never
+ * dead-lettered; `apg_ingestor_batch_retries_total{stage}`, `apg_ingestor_batch_held_seconds`, `/readyz`
+ * 503 past `maxBatchHoldMs`); consumption stops when the queue is full and resumes by itself. A data
+ * error dead-letters the offending events only; a bug goes to `onBug` (the process exits). `stop()` stops
  * fetching, lets queued writes finish for up to `stopTimeoutMs`, and abandons the rest uncommitted:
  * each write is one statement, so nothing is ever half-written, and redelivery is absorbed by the
  * idempotent insert.
@@ -109,6 +126,14 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
   const retention: RetentionOptions = { ...DEFAULT_RETENTION, ...options.retention };
   const directory = new InstanceDirectory(db);
   const tracker = new OffsetTracker();
+  const now = deps.now ?? Date.now;
+  let failed = false;
+  const onBug = deps.onBug ?? ((err: unknown, where: string) => {
+    log.fatal({ err: err instanceof Error ? err.stack : String(err), where }, 'bug on the ingestion path; consuming stopped');
+    failed = true;
+    void service.stop();
+  });
+  const retrier = new BatchRetrier({ service: 'ingestor', metrics, log, onBug, maxHeldMs: options.maxBatchHoldMs ?? 60_000 });
 
   const outcomes = new Counter({
     name: 'apg_ingestor_messages_total',
@@ -116,7 +141,6 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
     labelNames: ['outcome'] as const,
     registers: [metrics],
   });
-  const retries = new Counter({ name: 'apg_ingestor_retries_total', help: 'Write and dead-letter retries after infrastructure errors', registers: [metrics] });
   const writeRows = new Histogram({
     name: 'apg_ingestor_write_rows',
     help: 'Rows per database write (several Kafka batches are merged into one write)',
@@ -132,8 +156,7 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
   let stopping: Promise<void> | null = null;
   const abort = new AbortController();
 
-  const deadLetter = (letters: DeadLetter[]) =>
-    sendDeadLettersInChunks((chunk) => sendToDeadLetter(producer!, options.dlqTopic, options.topic, chunk), letters);
+  const deadLetter = (letters: DeadLetter[]) => sendToDeadLetter(producer!, options.dlqTopic, options.topic, letters, now);
 
   const writer = new BatchWriter({
     options: throughput,
@@ -152,17 +175,19 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
       if (dlq) outcomes.inc({ outcome: 'dlq' }, dlq);
       if (rows) writeRows.observe(rows);
     },
-    onRetry: () => retries.inc(),
+    retrier,
+    onBug,
   });
   new Gauge({ name: 'apg_ingestor_pending_rows', help: 'Rows consumed and not yet written', registers: [metrics], collect() { this.set(writer.pendingRows()); } });
 
-  const maintainer = new RetentionMaintainer(new PartitionStore(db), retention, log, deps.now, (run) => defaultRows.set(run.defaultRows));
+  const maintainer = new RetentionMaintainer(new PartitionStore(db), retention, log, now, (run) => defaultRows.set(run.defaultRows));
 
   async function handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (stopping || batch.messages.length === 0) return;
-    const ctx = { payload, signal: abort.signal, log, onRetry: () => retries.inc() };
-    const intake = await retryInBatch('admit', () => admitEvents(batch.messages, batch.partition, directory, options.maxEventBytes), ctx);
+    const ctx = { payload, signal: abort.signal, log, retrier };
+    const limits = { maxBytes: options.maxEventBytes, now: now(), retentionMs: retention.retentionDays * DAY_MS };
+    const intake = await retryInBatch('admit', () => admitEvents(batch.messages, batch.partition, directory, limits), ctx);
     if (intake === ABANDON) return;
     const horizon = maintainer.horizon();
     const items: WriteItem[] = [];
@@ -211,8 +236,9 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
     await p?.disconnect().catch(() => undefined);
   }
 
-  return {
-    isRunning: () => running,
+  const service: IngestorService = {
+    isRunning: () => running && !failed,
+    isReady: () => running && !failed && retrier.ready(),
     async maintainRetention() {
       await maintainer.runOnce();
     },
@@ -254,4 +280,5 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
       return stopping;
     },
   };
+  return service;
 }

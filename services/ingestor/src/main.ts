@@ -3,7 +3,7 @@ import { createDb, createIoMetrics, createKafka, createLogger, createMetricsRegi
 import { parseIngestorEnv } from './config';
 import { createIngestor } from './ingestor';
 
-runMain('ingestor', async () => {
+runMain('ingestor', async ({ fatal }) => {
   const env = parseIngestorEnv(process.env);
   const log = createLogger('ingestor', env.LOG_LEVEL);
   const metrics = createMetricsRegistry('ingestor');
@@ -11,6 +11,8 @@ runMain('ingestor', async () => {
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: `${env.KAFKA_CLIENT_ID}-ingestor`, logger: log });
   const ingestor = createIngestor({
     log, db, kafka, metrics,
+    // A bug exits the process (70): the supervisor restarts it and it resumes from the committed offsets.
+    onBug: fatal,
     options: {
       topic: env.KAFKA_TOPIC_CALL_RESULTS,
       dlqTopic: env.KAFKA_TOPIC_DLQ,
@@ -29,6 +31,7 @@ runMain('ingestor', async () => {
         fetchMaxWaitMs: env.INGEST_FETCH_MAX_WAIT_MS,
       },
       sessionTimeoutMs: env.INGEST_SESSION_TIMEOUT_MS,
+      maxBatchHoldMs: env.INGEST_MAX_BATCH_HOLD_MS,
       retention: {
         retentionDays: env.RETENTION_DAYS,
         rollupRetentionDays: env.ROLLUP_RETENTION_DAYS,
@@ -44,6 +47,8 @@ runMain('ingestor', async () => {
     readiness: async () => ({
       postgres: await db.ping().then(() => true, () => false),
       kafka: ingestor.isRunning(),
+      // False while a batch has been held by infrastructure retries longer than INGEST_MAX_BATCH_HOLD_MS.
+      batches: ingestor.isReady(),
     }),
   });
   await ingestor.start();

@@ -59,7 +59,7 @@ describe('ingestor with its Postgres connections cut mid-load', function () {
     await sleep(1500);
     expect((await countStored(probe.db, projectId)).rows, 'nothing written while cut off').to.equal(during.rows);
     expect(during.rows).to.be.below(N);
-    expect(await metricValue(ingestor.metrics, 'apg_ingestor_retries_total'), 'retried').to.be.above(0);
+    expect(await metricValue(ingestor.metrics, 'apg_ingestor_batch_retries_total'), 'retried').to.be.above(0);
     expect(ingestor.service.isRunning()).to.equal(true);
 
     proxy.restore();

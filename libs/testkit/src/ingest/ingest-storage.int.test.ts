@@ -112,22 +112,26 @@ describe('ingestor storage: rollups and retention (own database)', function () {
     expect(row['errors_by_class']).to.deep.equal({ TIMEOUT: 2, OTHER: 1, UNSPECIFIED: 1, RATE_LIMITED: 1 });
   });
 
-  it('partitions ahead, parks far-future rows in DEFAULT, dead-letters expired events, and moves, drops and purges as days pass', async () => {
+  it('partitions ahead, dead-letters events dated out of range, and moves, drops and purges as days pass', async () => {
     const today = dayOf(clock);
     expect(await partitions()).to.deep.equal([
       'call_results_default', partitionName(today - 2 * DAY), partitionName(today - DAY), partitionName(today), partitionName(today + DAY),
     ]);
     const inst = instances[1]!;
     const yesterday = callEvent(inst, { callTimestamp: clock - DAY });
-    const future = callEvent(inst, { callTimestamp: clock + 4 * DAY });
+    const future = callEvent(inst, { callTimestamp: clock + 10 * MINUTE });
     const expired = callEvent(inst, { callTimestamp: today - 2 * DAY - 1 });
     await produceMessages(producer, names.topic, [yesterday, future, expired].map(eventMessage));
-    const [letter] = await readDeadLetters(probe.kafka, names.dlqTopic, 1);
-    expect(letter!.reason).to.equal('expired');
-    expect(JSON.parse(letter!.value)).to.deep.equal(expired);
-    await waitFor('the kept rows', async () => (await whereIs(future.eventId)) !== null && (await whereIs(yesterday.eventId)) !== null);
+    const firstLetters = await readDeadLetters(probe.kafka, names.dlqTopic, 2);
+    expect(firstLetters.map((l) => l.reason)).to.deep.equal(['timestamp_out_of_range', 'timestamp_out_of_range']);
+    expect(firstLetters.map((l) => JSON.parse(l.value) as unknown)).to.have.deep.members([future, expired]);
+    await waitFor('the kept row', async () => (await whereIs(yesterday.eventId)) !== null);
     expect(await whereIs(yesterday.eventId)).to.equal(partitionName(today - DAY));
-    expect(await whereIs(future.eventId)).to.equal('call_results_default');
+    // A row of a day without a partition (written while the partitions were missing) waits in DEFAULT.
+    const parked = callEvent(inst, { callTimestamp: clock + 4 * DAY });
+    await db.query('test.parked', `INSERT INTO call_results (event_id, project_id, instance_id, api_identifier, api_type, business_id, success, latency_ms, call_ts)
+      VALUES ($1, $2, $3, 'gpt4o', 'MODEL', $4, true, 1, $5)`, [parked.eventId, projectId, inst.id, inst.businessId, new Date(parked.callTimestamp)]);
+    expect(await whereIs(parked.eventId)).to.equal('call_results_default');
 
     await db.query('test.old_rollups', `INSERT INTO call_rollups_minute (instance_id, project_id, minute, calls) VALUES ($1, $2, $3, 1), ($1, $2, $4, 1)`,
       [inst.id, projectId, new Date(clock - 4 * DAY), new Date(clock + 3 * DAY)]);
@@ -139,13 +143,13 @@ describe('ingestor storage: rollups and retention (own database)', function () {
     expect(await partitions()).to.deep.equal([
       'call_results_default', partitionName(later - 2 * DAY), partitionName(later - DAY), partitionName(later), partitionName(later + DAY),
     ]);
-    expect(await whereIs(future.eventId), 'moved out of DEFAULT into its new partition').to.equal(partitionName(later));
+    expect(await whereIs(parked.eventId), 'moved out of DEFAULT into its new partition').to.equal(partitionName(later));
     expect(await whereIs(yesterday.eventId), 'dropped with its partition').to.equal(null);
     const { rows } = await db.query<{ minute: Date }>('test.rollups_left', 'SELECT minute FROM call_rollups_minute WHERE instance_id = $1 ORDER BY minute', [inst.id]);
     expect(rows.map((r) => r.minute.getTime()), 'rollups older than 5 days purged').to.not.include(clock - 8 * DAY);
     expect(rows.map((r) => r.minute.getTime())).to.include(clock - DAY);
 
-    // A redelivery of everything after the drop: what is past the horizon is dead-lettered, not re-counted.
+    // A redelivery of everything after the drop: all of it is out of range now, dead-lettered, not re-counted.
     await ingestor!.close();
     ingestor = undefined;
     const admin = probe.kafka.admin();
@@ -154,13 +158,13 @@ describe('ingestor storage: rollups and retention (own database)', function () {
     await admin.disconnect();
     const before = await db.query<{ calls: number }>('test.calls', 'SELECT sum(calls)::int AS calls FROM call_rollups_minute WHERE project_id = $1', [projectId]);
     ingestor = await start();
-    // Every message of the topic but the far-future one is past the horizon now, plus the first expired one.
-    const expected = 1 + (await topicMessageCount(probe.kafka, names.topic)) - 1;
+    // Every message of the topic is out of range now, after the two dead-lettered the first time.
+    const expected = 2 + (await topicMessageCount(probe.kafka, names.topic));
     const letters = await readDeadLetters(probe.kafka, names.dlqTopic, expected);
-    expect(letters.filter((l) => l.reason === 'expired')).to.have.length(expected);
+    expect(letters.filter((l) => l.reason === 'timestamp_out_of_range')).to.have.length(expected);
     await new Promise((r) => setTimeout(r, 500));
     const afterRedelivery = await db.query<{ calls: number }>('test.calls', 'SELECT sum(calls)::int AS calls FROM call_rollups_minute WHERE project_id = $1', [projectId]);
     expect(afterRedelivery.rows[0]!.calls).to.equal(before.rows[0]!.calls);
-    expect(await whereIs(future.eventId)).to.equal(partitionName(later));
+    expect(await whereIs(parked.eventId)).to.equal(partitionName(later));
   });
 });
