@@ -7,11 +7,20 @@ export const CALL_RESULT_SCHEMA_VERSION = 1;
 /** Longest errorMessage kept; longer ones are cut so one provider stack trace cannot bloat a row. */
 export const ERROR_MESSAGE_MAX = 1024;
 
+/**
+ * Most tokens one event may carry, per field. Far above any real call, and low enough that sums over a
+ * window, a minute rollup or a tenant's month stay exact in a double and inside a BIGINT.
+ */
+export const MAX_TOKENS_PER_EVENT = 1_000_000_000;
+
+/** Most cost one event may carry (any currency unit). */
+export const MAX_COST_PER_EVENT = 1_000_000_000;
+
 export const UsageSchema = z.object({
-  promptTokens: z.number().int().nonnegative().optional(),
-  completionTokens: z.number().int().nonnegative().optional(),
-  totalTokens: z.number().int().nonnegative().optional(),
-  cost: z.number().nonnegative().finite().optional(),
+  promptTokens: z.number().int().nonnegative().max(MAX_TOKENS_PER_EVENT).optional(),
+  completionTokens: z.number().int().nonnegative().max(MAX_TOKENS_PER_EVENT).optional(),
+  totalTokens: z.number().int().nonnegative().max(MAX_TOKENS_PER_EVENT).optional(),
+  cost: z.number().nonnegative().max(MAX_COST_PER_EVENT).optional(),
 });
 export type Usage = z.infer<typeof UsageSchema>;
 

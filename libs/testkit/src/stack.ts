@@ -76,6 +76,7 @@ export async function startApi(names: StackNames, overrides: Partial<ApiOptions>
       leaseSweepMs: 1000,
       affinityTtlMs: 30 * 60_000,
       selectRateLimit: 0,
+      retentionDays: 7,
       version: 'test',
       ...apiOverrides,
     },

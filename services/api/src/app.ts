@@ -63,6 +63,8 @@ export interface ApiOptions {
   affinityTtlMs: number;
   /** Selections per API key per second (all replicas together); 0 = unlimited. */
   selectRateLimit: number;
+  /** Days raw call results are kept (the ingestor's RETENTION_DAYS): a report of an older call is a 400. */
+  retentionDays: number;
   seedApiKey?: string;
   version: string;
 }
@@ -140,7 +142,7 @@ export function createApi(deps: ApiDeps): ApiService {
   mount('/health/protected', protectedHealthRoutes(), tenantAuth(keyCache));
   mount('/health', healthRoutes({ db, redis, breakers, producer, version: options.version }));
   mount('/projects', projectRoutes({ projects }));
-  mount('/gateway', gatewayRoutes({ selection, registry, producer, state: routingState, log, leaseTtlMs: options.leaseTtlMs }), tenantAuth(keyCache));
+  mount('/gateway', gatewayRoutes({ selection, registry, producer, state: routingState, log, leaseTtlMs: options.leaseTtlMs, retentionMs: options.retentionDays * 86_400_000 }), tenantAuth(keyCache));
   mount('/instances', instanceRoutes({ instances: instanceStore, notifier, breakerStates }), tenantAuth(keyCache));
   mount('/admin/apikeys', apiKeyRoutes({ keys: keyStore, notifier }), adminAuth(options.adminToken));
   mount('/admin/projects', adminProjectRoutes({ projects: projectStore, admin: projectAdmin }), adminAuth(options.adminToken));

@@ -24,6 +24,8 @@ export const ApiEnvSchema = z.object({
   AFFINITY_TTL_MS: z.coerce.number().int().min(1000).default(30 * 60_000),
   SELECT_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(0),
   SMART_EXPLORATION_RATIO: z.coerce.number().min(0).max(1).optional(),
+  /** Days raw call results are kept (the ingestor's RETENTION_DAYS): reports of older calls are refused. */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
 });
 export type ApiEnv = z.infer<typeof ApiEnvSchema>;
 

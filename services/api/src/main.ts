@@ -37,6 +37,7 @@ runMain('api', async () => {
       leaseSweepMs: env.LEASE_SWEEP_MS,
       affinityTtlMs: env.AFFINITY_TTL_MS,
       selectRateLimit: env.SELECT_RATE_LIMIT_PER_SECOND,
+      retentionDays: env.RETENTION_DAYS,
       ...(env.SEED_API_KEY ? { seedApiKey: env.SEED_API_KEY } : {}),
       version: process.env['npm_package_version'] ?? '0.1.0',
     },

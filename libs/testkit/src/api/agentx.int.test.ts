@@ -161,13 +161,15 @@ describe('AgentX scenario: startup, restart, chat and model events, as captured 
 
   it('report: success with instanceId, failure with a raw error message, and no instanceId (4xx, no side effect)', async () => {
     const chosen = accepted(await select({ userId: 'u1', apiIdentifier: 'deepseek-chat', apiType: 'MODEL', affinityKey: session, affinityType: 'SESSION' }));
-    const ok = await call('POST', '/gateway/report-result', { instanceId: chosen.id, businessId: chosen.businessId, success: true, latencyMs: 1234, callTimestamp: 1750000000000 });
+    // AgentX sends System.currentTimeMillis() of the moment it built the report.
+    const t = Date.now();
+    const ok = await call('POST', '/gateway/report-result', { instanceId: chosen.id, businessId: chosen.businessId, success: true, latencyMs: 1234, callTimestamp: t });
     expect(ok.status, ok.text).to.equal(200);
-    const failed = await call('POST', '/gateway/report-result', { instanceId: chosen.id, businessId: chosen.businessId, success: false, latencyMs: 50, errorMessage: ERROR_MESSAGE, callTimestamp: 1750000000001 });
+    const failed = await call('POST', '/gateway/report-result', { instanceId: chosen.id, businessId: chosen.businessId, success: false, latencyMs: 50, errorMessage: ERROR_MESSAGE, callTimestamp: t + 1 });
     expect(failed.status, failed.text).to.equal(200);
 
     const before = await topicMessages(probe.kafka, names.topic);
-    const noInstance = await call('POST', '/gateway/report-result', { businessId: models.m1, success: false, latencyMs: 50, errorMessage: ERROR_MESSAGE, callTimestamp: 1750000000002 });
+    const noInstance = await call('POST', '/gateway/report-result', { businessId: models.m1, success: false, latencyMs: 50, errorMessage: ERROR_MESSAGE, callTimestamp: t + 2 });
     expect(noInstance.status).to.be.within(400, 499);
     expect(noInstance.json).to.include({ code: noInstance.status, errorCode: 'VALIDATION_FAILED' });
     expect(await topicMessages(probe.kafka, names.topic), 'the report without instanceId produced nothing').to.equal(before);
@@ -176,7 +178,7 @@ describe('AgentX scenario: startup, restart, chat and model events, as captured 
     const events = await readEvents(probe.kafka, names.topic, (e) => e.some((x) => x['errorMessage'] === ERROR_MESSAGE));
     const event = events.find((x) => x['errorMessage'] === ERROR_MESSAGE)!;
     expect(event).to.include({ instanceId: chosen.id, businessId: chosen.businessId, success: false, latencyMs: 50 });
-    expect(events.filter((x) => x['callTimestamp'] === 1750000000002)).to.deep.equal([]);
+    expect(events.filter((x) => x['callTimestamp'] === t + 2)).to.deep.equal([]);
   });
 
   it('title generation: the same session key on another model neither fails nor moves the chat\'s binding', async () => {

@@ -3,11 +3,12 @@ import { Router } from 'express';
 import {
   CALL_RESULT_SCHEMA_VERSION,
   ReportResultRequestSchema,
+  callTimestampProblem,
+  readUsageMetrics,
   SelectInstanceRequestSchema,
   ok,
   type CallResultEvent,
   type ReportResultRequest,
-  type Usage,
 } from '@apg/contracts';
 import { newEventId, type Logger } from '@apg/platform';
 import { HttpError, parseOr400 } from '../http/http-error';
@@ -19,7 +20,17 @@ import { PROBE_SUFFIX, type SelectionService } from './selection-service';
 import type { RoutingState } from './routing-state';
 
 /** `POST /api/gateway/select-instance` and `POST /api/gateway/report-result` (tenant-authenticated). */
-export function gatewayRoutes(deps: { selection: SelectionService; registry: RegistryCache; producer: ReportProducer; state: RoutingState; log: Logger; leaseTtlMs: number; now?: () => number }): Router {
+export function gatewayRoutes(deps: {
+  selection: SelectionService;
+  registry: RegistryCache;
+  producer: ReportProducer;
+  state: RoutingState;
+  log: Logger;
+  leaseTtlMs: number;
+  /** Raw call results are kept this long (the ingestor's RETENTION_DAYS): older callTimestamps are refused. */
+  retentionMs: number;
+  now?: () => number;
+}): Router {
   const router = Router();
   const now = deps.now ?? Date.now;
 
@@ -31,6 +42,9 @@ export function gatewayRoutes(deps: { selection: SelectionService; registry: Reg
 
   router.post('/report-result', async (req, res) => {
     const body = parseOr400(ReportResultRequestSchema, req.body);
+    // Checked before any lookup: a call dated outside the retention (or ahead of the clock) is the client's error.
+    const tsProblem = body.callTimestamp === undefined ? null : callTimestampProblem(body.callTimestamp, now(), deps.retentionMs);
+    if (tsProblem) throw new HttpError('VALIDATION_FAILED', `callTimestamp: ${tsProblem}`, [{ field: 'callTimestamp', message: tsProblem }]);
     const { projectId } = tenantOf(res);
     // Another tenant's instance id behaves exactly like an unknown one: no side effect, 404.
     const instance = await deps.registry.instance(projectId, body.instanceId);
@@ -84,23 +98,7 @@ function toEvent(body: ReportResultRequest, instance: InstanceRecord, receivedAt
   if (body.errorType) event.errorType = body.errorType;
   if (body.errorMessage) event.errorMessage = body.errorMessage;
   if (body.retryAfterMs !== undefined) event.retryAfterMs = body.retryAfterMs;
-  const usage = usageOf(body.usageMetrics);
+  const { usage } = readUsageMetrics(body.usageMetrics);
   if (usage) event.usage = usage;
   return event;
-}
-
-/** Picks the understood usage keys (numbers ≥ 0); anything else in usageMetrics is ignored. */
-function usageOf(m: Record<string, unknown> | undefined): Usage | undefined {
-  if (!m) return undefined;
-  const usage: Usage = {};
-  const int = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
-  const pt = int(m['promptTokens']);
-  const ct = int(m['completionTokens']);
-  const tt = int(m['totalTokens']) ?? (pt !== undefined || ct !== undefined ? (pt ?? 0) + (ct ?? 0) : undefined);
-  const cost = m['cost'] ?? m['totalCost'];
-  if (pt !== undefined) usage.promptTokens = pt;
-  if (ct !== undefined) usage.completionTokens = ct;
-  if (tt !== undefined) usage.totalTokens = tt;
-  if (typeof cost === 'number' && Number.isFinite(cost) && cost >= 0) usage.cost = cost;
-  return Object.keys(usage).length ? usage : undefined;
 }
