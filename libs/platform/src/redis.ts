@@ -126,6 +126,26 @@ export class RedisKeys {
   }
 
   /**
+   * Hash `<topic>:<partition>` → fencing epoch of the aggregator that last took the partition (consumer group
+   * `groupId`). Taking a partition raises it (to at least Redis' clock in µs, so it rises even after Redis lost
+   * the hash); every guarded write carries the writer's epoch and is refused below the stored one, so a member
+   * that lost the partition cannot overwrite the new owner. TTL a week, refreshed on every claim and write; a
+   * lost hash is re-established by the next write (it only ever moves up).
+   */
+  aggregatorEpochs(groupId: string): string {
+    return `${this.prefix}aggregator:epochs:${groupId}`;
+  }
+
+  /**
+   * Sorted set of the eventIds whose effects are in an instance's window (score: when applied), so a client
+   * retry, a producer duplicate or a redelivery counts once. Trimmed on every write to the instance's window
+   * length (at least 10 min) and to a bounded count; TTL the same length, refreshed on every write.
+   */
+  aggregatorAppliedEvents(instanceId: string): string {
+    return `${this.prefix}aggregator:applied:${instanceId}`;
+  }
+
+  /**
    * One aggregator process's sentinel: its disappearance means Redis was flushed or restarted empty,
    * and the aggregator rewrites every record it holds. TTL (an hour) refreshed every check, so a
    * stopped process leaves nothing behind for long.

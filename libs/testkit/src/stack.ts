@@ -1,6 +1,6 @@
 import { createApi, type ApiOptions, type ApiService } from '@apg/api';
 import { DEFAULT_SMART_CONFIG } from '@apg/core';
-import { createAggregator, type AggregatorService } from '@apg/aggregator';
+import { createAggregator, type AggregatorOptions, type AggregatorService } from '@apg/aggregator';
 import { createIngestor, type IngestorService } from '@apg/ingestor';
 import { DEFAULT_BREAKER_CONFIG_VALUES } from './breaker-defaults';
 import {
@@ -108,22 +108,37 @@ export async function startIngestor(names: StackNames): Promise<Owned<IngestorSe
   return { service, async close() { await service.stop(); await db.close(); } };
 }
 
-export async function startAggregator(names: StackNames): Promise<Owned<AggregatorService>> {
+export interface TestAggregator extends Owned<AggregatorService> {
+  /** What the service called `onFatal` with (a real process would have exited). */
+  fatals: { err: unknown; where: string }[];
+  metrics: ReturnType<typeof createMetricsRegistry>;
+}
+
+export async function startAggregator(
+  names: StackNames,
+  overrides: Partial<AggregatorOptions> & { redisUrl?: string; now?: () => number } = {},
+): Promise<TestAggregator> {
   const env = testEnv();
   const log = quietLog();
+  const { redisUrl = env.redisUrl, now, ...options } = overrides;
   const db = createDb(env.databaseUrl, { max: 5 });
-  const redis = createRedis(env.redisUrl);
-  const redisSub = createRedis(env.redisUrl);
+  const redis = createRedis(redisUrl);
+  const redisSub = createRedis(redisUrl);
   const kafka = createKafka({ brokers: env.brokers, clientId: 'test-aggregator', logger: log });
+  const fatals: { err: unknown; where: string }[] = [];
+  const metrics = createMetricsRegistry('aggregator');
   const service = createAggregator({
-    log, db, redis, redisSub, kafka, metrics: createMetricsRegistry('aggregator'),
+    log, db, redis, redisSub, kafka, metrics,
+    ...(now ? { now } : {}),
+    onFatal: (err, where) => fatals.push({ err, where }),
     options: {
       topic: names.topic, partitions: 3, groupId: names.aggregatorGroup, redisPrefix: names.redisPrefix,
       maxEventBytes: 16_384, breakerDefaults: { ...DEFAULT_BREAKER_CONFIG_VALUES }, tickMs: 100,
+      ...options,
     },
   });
   await service.start();
-  return { service, async close() { await service.stop(); redisSub.disconnect(); redis.disconnect(); await db.close(); } };
+  return { service, fatals, metrics, async close() { await service.stop(); redisSub.disconnect(); redis.disconnect(); await db.close(); } };
 }
 
 /** Direct handles on the run's real servers, for assertions and for producing raw messages. */

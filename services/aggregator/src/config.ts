@@ -15,6 +15,20 @@ export const AggregatorEnvSchema = z.object({
   CONFIG_TTL_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** How often Redis is checked for lost data (flush, restart); a loss is repaired within one period. */
   REDIS_CHECK_MS: z.coerce.number().int().min(50).max(10_000).default(500),
+  /**
+   * Consumer-group session: a member that died without leaving (kill -9) holds its partitions this long.
+   * The broker refuses values outside its group.min/max.session.timeout.ms (6 s – 30 min by default).
+   */
+  AGGREGATOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(6000),
+  /** How often the member heart-beats the group coordinator; must be below a third of the session. */
+  AGGREGATOR_GROUP_HEARTBEAT_MS: z.coerce.number().int().min(100).max(100_000).default(1000),
+  /** How long a rebalance waits for members busy with a batch before evicting them. */
+  AGGREGATOR_REBALANCE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
+  /** A batch held (retrying, or waiting on a dependency) longer than this turns `/readyz` 503. */
+  AGGREGATOR_MAX_HELD_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+}).refine((e) => e.AGGREGATOR_GROUP_HEARTBEAT_MS * 3 <= e.AGGREGATOR_SESSION_TIMEOUT_MS, {
+  path: ['AGGREGATOR_GROUP_HEARTBEAT_MS'],
+  message: 'must be at most a third of AGGREGATOR_SESSION_TIMEOUT_MS',
 });
 export type AggregatorEnv = z.infer<typeof AggregatorEnvSchema>;
 export const parseAggregatorEnv = (env: NodeJS.ProcessEnv): AggregatorEnv => parseEnv(AggregatorEnvSchema, env);

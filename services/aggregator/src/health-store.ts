@@ -1,6 +1,16 @@
 import type { SlidingWindow } from '@apg/core';
 import { namedIo, type IoMetrics, type Redis, type RedisKeys } from '@apg/platform';
-import { GUARDED_WRITE_LUA, GUARDED_WRITE_SHA, guardedWriteArgs, refusedOf, type OffsetWrite, type RecordWrite } from './guarded-write';
+import { encodeAggregatorHeartbeat, type AggregatorHeartbeat } from '@apg/contracts';
+import {
+  CLAIM_PARTITION,
+  GUARDED_WRITE,
+  guardedWriteArgs,
+  guardedWriteResult,
+  type Fence,
+  type GuardedWriteResult,
+  type OffsetWrite,
+  type RecordWrite,
+} from './guarded-write';
 import { parseStoredHealth, type StoredHealth } from './health-record-codec';
 
 /**
@@ -10,11 +20,25 @@ import { parseStoredHealth, type StoredHealth } from './health-record-codec';
 const OFFSETS_TTL_MS = 7 * 24 * 3600_000;
 /** The per-process sentinel outlives any Redis blip but not the process by long. */
 const SENTINEL_TTL_MS = 3600_000;
+/** The heartbeat key outlives its writer by 30 s (the contract's stale limit is 3 s). */
+const HEARTBEAT_TTL_MS = 30_000;
 
 export interface SaveInput {
   records: RecordWrite[];
   windows: { instanceId: string; window: SlidingWindow; ttlMs: number }[];
+  /** EventIds counted in each instance's window by this write. */
+  applied?: { instanceId: string; eventIds: string[]; retentionMs: number; maxCount: number }[];
   offset?: OffsetWrite | null;
+  /** The writer's claim on the partition; `null` only for writes no partition owns (restoring remembered records). */
+  fence: Fence | null;
+  now: number;
+}
+
+/** A partition taken for a new generation: the writer's fencing epoch and where the last owner stopped. */
+export interface PartitionClaim {
+  epoch: string;
+  /** Next offset to apply, as stored by the last owner's write; `null` when unknown. */
+  applied: bigint | null;
 }
 
 /**
@@ -59,34 +83,69 @@ export class HealthStore {
     return namedIo(this.io, 'redis', 'aggregator.load_one', () => this.redis.hget(this.keys.breakerStates(), instanceId));
   }
 
-  /** Next offset to apply on a partition, as stored by the last owner's write; `null` when unknown. */
-  async appliedOffset(field: string): Promise<bigint | null> {
-    const v = await namedIo(this.io, 'redis', 'aggregator.applied_offset', () => this.redis.hget(this.keys.aggregatorOffsets(this.groupId), field));
-    return v && /^\d+$/.test(v) ? BigInt(v) : null;
+  /** Takes a partition for this generation (see `CLAIM_PARTITION_LUA`). */
+  async claimPartition(field: string): Promise<PartitionClaim> {
+    const reply = await namedIo(this.io, 'redis', 'aggregator.claim_partition', () =>
+      CLAIM_PARTITION.run(this.redis, [this.keys.aggregatorEpochs(this.groupId), this.keys.aggregatorOffsets(this.groupId)], [field, OFFSETS_TTL_MS]));
+    const [epoch, applied] = Array.isArray(reply) ? (reply as unknown[]) : [];
+    if (typeof epoch !== 'string' || !/^\d+$/.test(epoch)) throw new Error(`unexpected claim reply: ${JSON.stringify(reply)}`);
+    return { epoch, applied: typeof applied === 'string' && /^\d+$/.test(applied) ? BigInt(applied) : null };
+  }
+
+  /** The eventIds among `byInstance`'s that were already counted in their instance's window. */
+  async appliedEvents(byInstance: Map<string, string[]>): Promise<Set<string>> {
+    const out = new Set<string>();
+    const entries = [...byInstance].filter(([, ids]) => ids.length > 0);
+    if (entries.length === 0) return out;
+    const results = await namedIo(this.io, 'redis', 'aggregator.applied_events', () => {
+      const pipe = this.redis.pipeline();
+      for (const [id, ids] of entries) pipe.zmscore(this.keys.aggregatorAppliedEvents(id), ...ids);
+      return pipe.exec();
+    });
+    if (!results) throw new Error('redis pipeline aborted');
+    entries.forEach(([, ids], i) => {
+      const [err, scores] = results[i]!;
+      if (err) throw err;
+      (scores as (string | null)[]).forEach((score, j) => {
+        if (score !== null) out.add(ids[j]!);
+      });
+    });
+    return out;
+  }
+
+  /** The group's heartbeat (one key, rewritten by every member that holds partitions). */
+  async writeHeartbeat(beat: AggregatorHeartbeat): Promise<void> {
+    await namedIo(this.io, 'redis', 'aggregator.heartbeat', () =>
+      this.redis.set(this.keys.aggregatorHeartbeat(), encodeAggregatorHeartbeat(beat), 'PX', HEARTBEAT_TTL_MS));
   }
 
   /**
-   * Writes records, windows and the applied offset in one atomic script, publishing the records
-   * written in one message. Returns the records Redis refused (id → stored JSON).
+   * Writes records, windows, applied eventIds and the applied offset in one atomic script, publishing
+   * the records written in one message. Returns whether the writer was fenced off (nothing written),
+   * or else the records Redis refused (id → stored JSON).
    */
-  async save(input: SaveInput): Promise<Map<string, string>> {
-    if (input.records.length === 0 && input.windows.length === 0 && !input.offset) return new Map();
+  async save(input: SaveInput): Promise<GuardedWriteResult> {
+    const applied = (input.applied ?? []).filter((a) => a.eventIds.length > 0);
+    if (input.records.length === 0 && input.windows.length === 0 && applied.length === 0 && !input.offset) return { fenced: false, refused: new Map() };
     const { keys, argv } = guardedWriteArgs(
-      { hash: this.keys.breakerStates(), offsets: this.keys.aggregatorOffsets(this.groupId), channel: this.keys.breakerChannel(), offsetsTtlMs: OFFSETS_TTL_MS },
-      input.records,
-      input.windows.map((w) => ({ key: this.keys.window(w.instanceId), json: JSON.stringify(w.window), ttlMs: w.ttlMs })),
-      input.offset ?? null,
+      {
+        hash: this.keys.breakerStates(),
+        offsets: this.keys.aggregatorOffsets(this.groupId),
+        epochs: this.keys.aggregatorEpochs(this.groupId),
+        channel: this.keys.breakerChannel(),
+        offsetsTtlMs: OFFSETS_TTL_MS,
+      },
+      {
+        records: input.records,
+        windows: input.windows.map((w) => ({ key: this.keys.window(w.instanceId), json: JSON.stringify(w.window), ttlMs: w.ttlMs })),
+        applied: applied.map((a) => ({ key: this.keys.aggregatorAppliedEvents(a.instanceId), eventIds: a.eventIds, retentionMs: a.retentionMs, maxCount: a.maxCount })),
+        offset: input.offset ?? null,
+        fence: input.fence,
+        now: input.now,
+      },
     );
-    const reply = await namedIo(this.io, 'redis', 'aggregator.guarded_write', async () => {
-      try {
-        return await this.redis.evalsha(GUARDED_WRITE_SHA, keys.length, ...keys, ...argv);
-      } catch (err) {
-        // After a Redis restart (or SCRIPT FLUSH) the script is gone: EVAL loads it again.
-        if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
-        return this.redis.eval(GUARDED_WRITE_LUA, keys.length, ...keys, ...argv);
-      }
-    });
-    return refusedOf(reply);
+    const reply = await namedIo(this.io, 'redis', 'aggregator.guarded_write', () => GUARDED_WRITE.run(this.redis, keys, argv));
+    return guardedWriteResult(reply);
   }
 
   /**

@@ -15,6 +15,12 @@ runMain('aggregator', async () => {
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: `${env.KAFKA_CLIENT_ID}-aggregator`, logger: log });
   const aggregator = createAggregator({
     log, db, redis, redisSub, kafka, metrics, io,
+    // A bug or a consumer gone for good: exit non-zero at once; the supervisor restarts us and we resume
+    // from the committed offsets (nothing past the last write was committed).
+    onFatal(err, where) {
+      log.error({ err: err instanceof Error ? err.stack ?? err.message : String(err), where }, 'fatal; exiting to be restarted');
+      process.exit(70);
+    },
     options: {
       topic: env.KAFKA_TOPIC_CALL_RESULTS,
       partitions: env.KAFKA_TOPIC_PARTITIONS,
@@ -25,6 +31,10 @@ runMain('aggregator', async () => {
       tickMs: env.TICK_MS,
       configTtlMs: env.CONFIG_TTL_MS,
       redisCheckMs: env.REDIS_CHECK_MS,
+      sessionTimeoutMs: env.AGGREGATOR_SESSION_TIMEOUT_MS,
+      groupHeartbeatMs: env.AGGREGATOR_GROUP_HEARTBEAT_MS,
+      rebalanceTimeoutMs: env.AGGREGATOR_REBALANCE_TIMEOUT_MS,
+      maxHeldMs: env.AGGREGATOR_MAX_HELD_MS,
     },
   });
   const ops = await startOpsServer({
@@ -34,7 +44,7 @@ runMain('aggregator', async () => {
     readiness: async () => ({
       postgres: await db.ping().then(() => true, () => false),
       redis: await redis.ping().then(() => true, () => false),
-      kafka: aggregator.isRunning(),
+      ...aggregator.readiness(),
     }),
   });
   await aggregator.start();
