@@ -3,7 +3,8 @@ import net from 'node:net';
 /**
  * A TCP proxy a test controls, to cut a service off from a dependency (Postgres here) without
  * touching the dependency itself: `cut()` drops every open connection and refuses new ones (accepted
- * and reset at once, like a dead peer) until `restore()`.
+ * and reset at once, like a dead peer) until `restore()`. `stall()` keeps every connection open but
+ * holds the bytes both ways (a hung server, a network black hole) until `resume()` delivers them.
  */
 export interface TcpProxy {
   readonly port: number;
@@ -11,6 +12,8 @@ export interface TcpProxy {
   rewrite(url: string): string;
   cut(): void;
   restore(): void;
+  stall(): void;
+  resume(): void;
   /** Connections currently relayed. */
   openConnections(): number;
   /** Connections accepted so far (refused ones included). */
@@ -21,6 +24,8 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let down = false;
+  let stalled = false;
+  let held: (() => void)[] = [];
   let accepted = 0;
   let relayed = 0;
   const kill = (s: net.Socket) => (typeof s.resetAndDestroy === 'function' ? s.resetAndDestroy() : s.destroy());
@@ -45,8 +50,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     };
     client.on('close', end);
     upstream.on('close', end);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    // Not pipe(): while stalled the bytes are held here, in order, and delivered on resume.
+    const relay = (from: net.Socket, to: net.Socket) => from.on('data', (d: Buffer) => {
+      if (stalled) held.push(() => to.write(d));
+      else to.write(d);
+    });
+    relay(client, upstream);
+    relay(upstream, client);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -70,6 +80,15 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     restore() {
       down = false;
+    },
+    stall() {
+      stalled = true;
+    },
+    resume() {
+      stalled = false;
+      const pending = held;
+      held = [];
+      for (const write of pending) write();
     },
     openConnections: () => relayed,
     accepted: () => accepted,
