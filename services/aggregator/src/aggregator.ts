@@ -3,12 +3,12 @@ import type { EachBatchPayload } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { BreakerConfig } from '@apg/core';
 import {
+  BatchRetrier,
   BreakerTransitionStore,
   DEFAULT_RAW_RETENTION_DAYS,
   ensureTopics,
   InstanceDirectory,
   RedisKeys,
-  retryInBatch,
   type Db,
   type IoMetrics,
   type Kafka,
@@ -128,12 +128,15 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
   const m = deps.metrics;
   const events = new Counter({ name: 'apg_aggregator_events_total', help: 'Events by outcome: applied, skipped (not admitted), already_applied (by offset), duplicate (by eventId), apply_error, data_error', labelNames: ['outcome'] as const, registers: [m] });
   const transitionCount = new Counter({ name: 'apg_aggregator_transitions_total', help: 'Breaker transitions', labelNames: ['to_state'] as const, registers: [m] });
-  const retries = new Counter({ name: 'apg_aggregator_retries_total', help: 'Batch step retries after infrastructure errors', registers: [m] });
   const fenced = new Counter({ name: 'apg_aggregator_fenced_writes_total', help: 'Writes refused because another member took the partition since', registers: [m] });
   const restores = new Counter({ name: 'apg_aggregator_redis_restores_total', help: 'Rewrites of every held record after Redis lost data', registers: [m] });
 
+  // Infrastructure errors are retried (apg_aggregator_batch_retries_total{stage}), data errors rethrown
+  // for the batch handler to isolate, bugs handed to onFatal; a step is given up once the batch is no
+  // longer ours, heart-beating the group between attempts.
+  const retrier = new BatchRetrier({ service: 'aggregator', metrics: m, log, onBug: (err, stage) => deps.onFatal(err, stage), maxHeldMs, now });
   const stepFor = (payload: EachBatchPayload): Step => (stage, fn) =>
-    retryInBatch(stage, fn, { payload, signal: abort.signal, log, onRetry: () => retries.inc() });
+    retrier.run(stage, fn, { signal: abort.signal, active: () => payload.isRunning() && !payload.isStale(), heartbeat: () => payload.heartbeat() });
 
   const consumer: ConsumerLifecycle = new ConsumerLifecycle(
     kafka,
@@ -185,6 +188,7 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
   new Gauge({ name: 'apg_aggregator_consumer_lag', help: 'Messages behind the high watermark, summed over assigned partitions', registers: [m], collect() { this.set(lag.total()); } });
   new Gauge({ name: 'apg_aggregator_assigned_partitions', help: 'Partitions this member holds in the current generation', registers: [m], collect() { this.set(consumer.partitions()); } });
   new Gauge({ name: 'apg_aggregator_batch_in_flight_seconds', help: 'Age of the oldest batch in progress (retrying or waiting on a dependency), 0 when none', registers: [m], collect() { this.set(batches.oldestInFlightMs() / 1000); } });
+  new Gauge({ name: 'apg_aggregator_oldest_unapplied_event_age_seconds', help: 'Age (by Kafka timestamp) of the oldest event in a batch in progress, 0 when none', registers: [m], collect() { this.set(batches.oldestUnappliedEventMs() / 1000); } });
 
   let stopping: Promise<void> | null = null;
   async function shutdown(): Promise<void> {

@@ -5,6 +5,7 @@ import type { CallResultEvent } from '@apg/contracts';
 import {
   ABANDON,
   admitEvents,
+  classifyError,
   type BreakerTransitionRecord,
   type BreakerTransitionStore,
   type InstanceDirectory,
@@ -56,8 +57,11 @@ type Outcome = 'written' | 'abandoned' | 'fenced';
  * message that is refused, so one tenant's bad value never holds the partition; a bug exits the process.
  */
 export class BatchHandler {
-  /** Start times of the batches in progress (a hung call counts as held as much as a retried one). */
-  private readonly inFlight = new Set<{ since: number }>();
+  /**
+   * The batches in progress: since when, and the Kafka timestamp of their first message (a hung call
+   * counts as held as much as a retried one).
+   */
+  private readonly inFlight = new Set<{ since: number; firstEventAt: number }>();
 
   constructor(private readonly deps: BatchHandlerDeps) {}
 
@@ -68,10 +72,19 @@ export class BatchHandler {
     return oldest === Infinity ? 0 : Math.max(0, this.deps.now() - oldest);
   }
 
+  /** Age of the oldest event held in a batch in progress (by its Kafka timestamp), 0 when none. */
+  oldestUnappliedEventMs(): number {
+    let oldest = Infinity;
+    for (const b of this.inFlight) oldest = Math.min(oldest, b.firstEventAt);
+    return oldest === Infinity ? 0 : Math.max(0, this.deps.now() - oldest);
+  }
+
   async handle(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
-    const held = { since: this.deps.now() };
+    const since = this.deps.now();
+    const stamp = Number(batch.messages[0]!.timestamp);
+    const held = { since, firstEventAt: Number.isFinite(stamp) ? Math.min(stamp, since) : since };
     this.inFlight.add(held);
     try {
       await this.handleMessages(payload);
@@ -245,15 +258,6 @@ export class BatchHandler {
     }
     return out;
   }
-}
-
-// Interim until the platform's error classification lands: a store refusing a value.
-function classifyError(err: unknown): 'data' | 'other' {
-  const e = err as { name?: unknown; message?: unknown; code?: unknown };
-  const message = typeof e?.message === 'string' ? e.message.replace(/^\[[a-z]+:[^\]]*\] /, '') : '';
-  if (e?.name === 'ReplyError' && /^ERR (value is not|increment)/.test(message)) return 'data';
-  if (typeof e?.code === 'string' && /^(22|23|54)/.test(e.code)) return 'data';
-  return 'other';
 }
 
 function toAudit(h: InstanceHealth, t: Transition): BreakerTransitionRecord {

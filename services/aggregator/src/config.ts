@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envFragments, parseEnv } from '@apg/platform';
+import { DEFAULT_RAW_RETENTION_DAYS, envFragments, parseEnv } from '@apg/platform';
 
 export const AggregatorEnvSchema = z.object({
   ...envFragments.database,
@@ -15,6 +15,8 @@ export const AggregatorEnvSchema = z.object({
   CONFIG_TTL_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** How often Redis is checked for lost data (flush, restart); a loss is repaired within one period. */
   REDIS_CHECK_MS: z.coerce.number().int().min(50).max(10_000).default(500),
+  /** Raw retention in days (as the ingestor's): events dated earlier, or > 5 min ahead, are not counted. */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(DEFAULT_RAW_RETENTION_DAYS),
   /**
    * Consumer-group session: a member that died without leaving (kill -9) holds its partitions this long.
    * The broker refuses values outside its group.min/max.session.timeout.ms (6 s – 30 min by default).

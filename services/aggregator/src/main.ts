@@ -3,7 +3,7 @@ import { breakerDefaultsFromEnv, createDb, createIoMetrics, createKafka, createL
 import { createAggregator } from './aggregator';
 import { parseAggregatorEnv } from './config';
 
-runMain('aggregator', async () => {
+runMain('aggregator', async ({ fatal }) => {
   const env = parseAggregatorEnv(process.env);
   const log = createLogger('aggregator', env.LOG_LEVEL);
   const metrics = createMetricsRegistry('aggregator');
@@ -15,12 +15,9 @@ runMain('aggregator', async () => {
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: `${env.KAFKA_CLIENT_ID}-aggregator`, logger: log });
   const aggregator = createAggregator({
     log, db, redis, redisSub, kafka, metrics, io,
-    // A bug or a consumer gone for good: exit non-zero at once; the supervisor restarts us and we resume
-    // from the committed offsets (nothing past the last write was committed).
-    onFatal(err, where) {
-      log.error({ err: err instanceof Error ? err.stack ?? err.message : String(err), where }, 'fatal; exiting to be restarted');
-      process.exit(70);
-    },
+    // A bug or a consumer gone for good: exit 70 at once; the supervisor restarts us and we resume from
+    // the committed offsets (nothing past the last write was committed).
+    onFatal: fatal,
     options: {
       topic: env.KAFKA_TOPIC_CALL_RESULTS,
       partitions: env.KAFKA_TOPIC_PARTITIONS,
@@ -35,6 +32,7 @@ runMain('aggregator', async () => {
       groupHeartbeatMs: env.AGGREGATOR_GROUP_HEARTBEAT_MS,
       rebalanceTimeoutMs: env.AGGREGATOR_REBALANCE_TIMEOUT_MS,
       maxHeldMs: env.AGGREGATOR_MAX_HELD_MS,
+      retentionMs: env.RETENTION_DAYS * 86_400_000,
     },
   });
   const ops = await startOpsServer({
