@@ -7,34 +7,51 @@ import { boolArray, numberArray, safeTokenArray, textArray } from './pg-array';
 export const UNSPECIFIED_ERROR_CLASS = 'UNSPECIFIED';
 export const OTHER_ERROR_CLASS = 'OTHER';
 
+/** Largest bigint: token and latency sums saturate here instead of failing the write for ever. */
+const BIGINT_MAX = '9223372036854775807';
+
 /**
  * All SQL of the ingestor's write path: ONE statement per write (so one implicit transaction).
  *
  * - The events travel as one array per column (`unnest`), which Postgres parses much faster than a
  *   JSON document of objects.
- * - Raw rows go in with ON CONFLICT DO NOTHING on (event_id, call_ts): a redelivered event carries the
- *   same callTimestamp, so it lands in the same partition and conflicts with its first copy.
+ * - One effect per event, on eventId alone: each id goes into `ingested_event_ids` (primary key
+ *   event_id) first, and only the events whose id was new get a raw row. A redelivery, a producer retry
+ *   and a client retry stamped with another callTimestamp all conflict there. Ids are inserted in
+ *   event_id order so that two concurrent writes lock index entries in the same order (no deadlock).
+ *   The raw insert keeps ON CONFLICT (event_id, call_ts) DO NOTHING as a second guard.
  * - The minute rollups are bumped only from the rows that were really inserted (the RETURNING of that
  *   insert), so a redelivered batch changes nothing. The latency histogram uses `width_bucket` over the
  *   bounds of latency-histogram.ts (sent with each statement: one source of truth), and failures are
  *   counted by error class — a known errorType, OTHER for an unknown one (a caller's free text must not
  *   grow the JSON without bound), UNSPECIFIED for a failure without one — so the classes of a rollup
  *   always sum to its `failures`.
+ * - Sums cannot overflow: cost is an unconstrained numeric; token and latency sums are computed in
+ *   numeric and saturate at the bigint maximum (unreachable with the per-event caps, but one overflow
+ *   would fail every later write of that rollup row — a partition wedged on arithmetic).
  */
 const INSERT_BATCH = `
-WITH ins AS (
-  INSERT INTO call_results (event_id, project_id, instance_id, api_identifier, api_type, business_id, user_id,
-    selection_id, success, latency_ms, status_code, error_type, error_message, prompt_tokens, completion_tokens,
-    total_tokens, cost, call_ts, received_at)
-  SELECT event_id, project_id, instance_id, api_identifier, api_type, business_id, user_id, selection_id, success,
-    latency_ms, status_code, error_type, error_message, prompt_tokens, completion_tokens, total_tokens, cost,
-    to_timestamp(call_ms / 1000), to_timestamp(received_ms / 1000)
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+WITH x AS (
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
     $9::bool[], $10::int[], $11::smallint[], $12::text[], $13::text[], $14::int8[], $15::int8[], $16::int8[],
     $17::numeric[], $18::float8[], $19::float8[])
     AS x(event_id, project_id, instance_id, api_identifier, api_type, business_id, user_id, selection_id, success,
       latency_ms, status_code, error_type, error_message, prompt_tokens, completion_tokens, total_tokens, cost,
       call_ms, received_ms)
+), ids AS (
+  -- DISTINCT ON: one id per write even if a caller passed twins (the writer already merges them).
+  INSERT INTO ingested_event_ids (event_id, call_ts)
+  SELECT DISTINCT ON (event_id) event_id, to_timestamp(call_ms / 1000) FROM x ORDER BY event_id
+  ON CONFLICT (event_id) DO NOTHING
+  RETURNING event_id, call_ts
+), ins AS (
+  INSERT INTO call_results (event_id, project_id, instance_id, api_identifier, api_type, business_id, user_id,
+    selection_id, success, latency_ms, status_code, error_type, error_message, prompt_tokens, completion_tokens,
+    total_tokens, cost, call_ts, received_at)
+  SELECT x.event_id, project_id, instance_id, api_identifier, api_type, business_id, user_id, selection_id, success,
+    latency_ms, status_code, error_type, error_message, prompt_tokens, completion_tokens, total_tokens, cost,
+    to_timestamp(call_ms / 1000), to_timestamp(received_ms / 1000)
+  FROM x JOIN ids ON ids.event_id = x.event_id AND ids.call_ts = to_timestamp(x.call_ms / 1000)
   ON CONFLICT (event_id, call_ts) DO NOTHING
   RETURNING instance_id, project_id, call_ts, success, latency_ms, error_type, prompt_tokens, completion_tokens,
     total_tokens, cost
@@ -63,9 +80,10 @@ WITH ins AS (
 ), g AS (
   SELECT instance_id, min(project_id) AS project_id, minute, count(*) AS calls,
     count(*) FILTER (WHERE NOT success) AS failures, count(*) FILTER (WHERE latency_ms >= $20) AS slow_calls,
-    sum(latency_ms) AS latency_sum_ms, max(latency_ms) AS latency_max_ms,
-    coalesce(sum(prompt_tokens), 0) AS prompt_tokens, coalesce(sum(completion_tokens), 0) AS completion_tokens,
-    coalesce(sum(total_tokens), 0) AS total_tokens, coalesce(sum(cost), 0) AS cost
+    least(sum(latency_ms::numeric), ${BIGINT_MAX}) AS latency_sum_ms, max(latency_ms) AS latency_max_ms,
+    least(coalesce(sum(prompt_tokens::numeric), 0), ${BIGINT_MAX}) AS prompt_tokens,
+    least(coalesce(sum(completion_tokens::numeric), 0), ${BIGINT_MAX}) AS completion_tokens,
+    least(coalesce(sum(total_tokens::numeric), 0), ${BIGINT_MAX}) AS total_tokens, coalesce(sum(cost), 0) AS cost
   FROM r GROUP BY instance_id, minute
 ), roll AS (
   INSERT INTO call_rollups_minute AS t (instance_id, project_id, minute, calls, failures, slow_calls, latency_sum_ms,
@@ -81,11 +99,11 @@ WITH ins AS (
     calls = t.calls + EXCLUDED.calls,
     failures = t.failures + EXCLUDED.failures,
     slow_calls = t.slow_calls + EXCLUDED.slow_calls,
-    latency_sum_ms = t.latency_sum_ms + EXCLUDED.latency_sum_ms,
+    latency_sum_ms = least(t.latency_sum_ms::numeric + EXCLUDED.latency_sum_ms, ${BIGINT_MAX}),
     latency_max_ms = greatest(t.latency_max_ms, EXCLUDED.latency_max_ms),
-    prompt_tokens = t.prompt_tokens + EXCLUDED.prompt_tokens,
-    completion_tokens = t.completion_tokens + EXCLUDED.completion_tokens,
-    total_tokens = t.total_tokens + EXCLUDED.total_tokens,
+    prompt_tokens = least(t.prompt_tokens::numeric + EXCLUDED.prompt_tokens, ${BIGINT_MAX}),
+    completion_tokens = least(t.completion_tokens::numeric + EXCLUDED.completion_tokens, ${BIGINT_MAX}),
+    total_tokens = least(t.total_tokens::numeric + EXCLUDED.total_tokens, ${BIGINT_MAX}),
     cost = t.cost + EXCLUDED.cost,
     latency_hist = apg_add_counts(t.latency_hist, EXCLUDED.latency_hist),
     errors_by_class = apg_add_jsonb_counts(t.errors_by_class, EXCLUDED.errors_by_class)
@@ -95,7 +113,7 @@ SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM roll):
 
 /** Where the rows of one write go (the writer's interface, so the ingestor can be tested with a fake). */
 export interface CallResultWriter {
-  /** Writes the events in one transaction; returns how many were new (the rest were already stored). */
+  /** Writes the events in one transaction; returns how many were new (the rest were already stored, by eventId). */
   insertBatch(events: readonly CallResultEvent[]): Promise<number>;
 }
 

@@ -26,7 +26,7 @@ describe('event guard', () => {
     expect(v).to.include({ ok: false, reason: 'expired' });
   });
 
-  it('refuses a cost the rollups could not hold', () => {
+  it('refuses a cost above the per-call cap', () => {
     expect(guardEvent(event({ usage: { cost: MAX_COST_PER_CALL } }), HORIZON).ok).to.equal(true);
     expect(guardEvent(event({ usage: { cost: MAX_COST_PER_CALL * 10 } }), HORIZON)).to.include({ ok: false, reason: 'invalid_event' });
   });

@@ -1,12 +1,11 @@
 import type { CallResultEvent } from '@apg/contracts';
 
 /**
- * Largest cost one call may report. The contract only says "finite, ≥ 0"; the columns are
- * numeric(18, 8) per row and numeric(20, 8) per minute rollup, and one absurd value would make every
- * later write of that rollup row overflow — a consumer stuck on a single message. A call costing more
- * than this is a bug or an attack, not a bill.
+ * Largest cost one call may report (the per-event cap of the contract). The raw column is
+ * numeric(18, 8), which holds < 10^10 per row; a value it cannot hold would be refused by Postgres and
+ * dead-lettered anyway, but refusing it here names the reason. Rollup sums are unconstrained numeric.
  */
-export const MAX_COST_PER_CALL = 1_000_000;
+export const MAX_COST_PER_CALL = 1_000_000_000;
 
 export type GuardVerdict =
   | { ok: true; event: CallResultEvent }

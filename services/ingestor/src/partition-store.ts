@@ -80,6 +80,25 @@ export class PartitionStore {
   }
 
   /**
+   * Forgets the ids of events dated before the horizon, in slices: their raw rows went with their
+   * partitions, and an event that old is refused at intake (timestamp_out_of_range), so no copy of it
+   * can be stored again. Returns the ids deleted.
+   */
+  async purgeEventIdsBefore(horizon: number, slice = 50_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { rowCount } = await this.db.query(
+        'ingested_event_ids.purge',
+        `DELETE FROM ingested_event_ids WHERE ctid = ANY (ARRAY(
+           SELECT ctid FROM ingested_event_ids WHERE call_ts < $1 LIMIT $2))`,
+        [new Date(horizon).toISOString(), slice],
+      );
+      total += rowCount ?? 0;
+      if ((rowCount ?? 0) < slice) return total;
+    }
+  }
+
+  /**
    * Deletes rollup minutes older than `before`, in slices so no statement holds many row locks or
    * runs long; returns the rows deleted.
    */

@@ -15,6 +15,7 @@ export interface RetentionRun {
   moved: number;
   purgedDefault: number;
   purgedRollups: number;
+  purgedEventIds: number;
   defaultRows: number;
 }
 
@@ -58,7 +59,7 @@ export class RetentionMaintainer {
     this.running ??= this.pass()
       .then((run) => {
         this.onRun(run);
-        if (run.created || run.dropped || run.purgedDefault || run.purgedRollups) this.log.info(run, 'retention maintenance');
+        if (run.created || run.dropped || run.purgedDefault || run.purgedRollups || run.purgedEventIds) this.log.info(run, 'retention maintenance');
         return run;
       })
       .catch((err: Error) => {
@@ -74,7 +75,7 @@ export class RetentionMaintainer {
   private async pass(): Promise<RetentionRun> {
     const now = this.now();
     const plan = planPartitions(now, await this.store.existingDays(), this.options);
-    const run: RetentionRun = { created: 0, dropped: 0, moved: 0, purgedDefault: 0, purgedRollups: 0, defaultRows: 0 };
+    const run: RetentionRun = { created: 0, dropped: 0, moved: 0, purgedDefault: 0, purgedRollups: 0, purgedEventIds: 0, defaultRows: 0 };
     for (const day of plan.create) {
       const moved = await this.store.createDay(day);
       if (moved !== null) {
@@ -84,6 +85,7 @@ export class RetentionMaintainer {
     }
     for (const day of plan.drop) if (await this.store.dropDay(day)) run.dropped++;
     run.purgedDefault = await this.store.purgeDefaultBefore(plan.horizon);
+    run.purgedEventIds = await this.store.purgeEventIdsBefore(plan.horizon);
     run.purgedRollups = await this.store.purgeRollupsBefore(now - this.options.rollupRetentionDays * DAY_MS);
     run.defaultRows = await this.store.defaultRows();
     return run;

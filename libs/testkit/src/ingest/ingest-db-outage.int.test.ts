@@ -47,7 +47,7 @@ describe('ingestor with its Postgres connections cut mid-load', function () {
     const { projectId, instances } = await registerInstances(probe.db, 12);
     const N = 30_000;
     const messages = Array.from({ length: N }, (_, i) => eventMessage(callEvent(instances[i % instances.length]!, { latencyMs: i % 900 })));
-    ingestor = await startIngestorInProcess(names, { databaseUrl: proxy.rewrite(testEnv().databaseUrl) });
+    ingestor = await startIngestorInProcess(names, { databaseUrl: proxy.rewrite(testEnv().databaseUrl), options: { maxBatchHoldMs: 1000 } });
 
     await produceMessages(producer, names.topic, messages.slice(0, 10_000));
     await waitFor('writes under way', async () => (await countStored(probe.db, projectId)).rows >= 2000, { intervalMs: 10 });
@@ -59,8 +59,11 @@ describe('ingestor with its Postgres connections cut mid-load', function () {
     await sleep(1500);
     expect((await countStored(probe.db, projectId)).rows, 'nothing written while cut off').to.equal(during.rows);
     expect(during.rows).to.be.below(N);
-    expect(await metricValue(ingestor.metrics, 'apg_ingestor_batch_retries_total'), 'retried').to.be.above(0);
+    expect(await metricValue(ingestor.metrics, 'apg_ingestor_batch_retries_total', { stage: 'write' }), 'retried').to.be.above(0);
     expect(ingestor.service.isRunning()).to.equal(true);
+    // Visible: the held batch's age is exported and /readyz turns 503 past INGEST_MAX_BATCH_HOLD_MS.
+    expect(await metricValue(ingestor.metrics, 'apg_ingestor_batch_held_seconds')).to.be.above(1);
+    expect(ingestor.service.isReady(), 'unready while a batch is held').to.equal(false);
 
     proxy.restore();
     await produceMessages(producer, names.topic, messages.slice(20_000));
@@ -70,6 +73,8 @@ describe('ingestor with its Postgres connections cut mid-load', function () {
     }, { timeoutMs: 45_000, intervalMs: 100 });
     await sleep(300);
     expect(await countStored(probe.db, projectId)).to.deep.equal({ rows: N, distinct: N, rollupCalls: N, histogramCalls: N });
+    await waitFor('ready again', () => ingestor!.service.isReady());
+    expect(await metricValue(ingestor.metrics, 'apg_ingestor_batch_held_seconds')).to.equal(0);
     expect(await topicMessageCount(probe.kafka, names.dlqTopic), 'no infrastructure error dead-lettered').to.equal(0);
     expect(await metricValue(ingestor.metrics, 'apg_ingestor_messages_total', { outcome: 'dlq' })).to.equal(0);
     // A write whose commit went through but whose answer was lost with the connection is retried and

@@ -99,6 +99,18 @@ export async function topicMessageCount(kafka: Kafka, topic: string): Promise<nu
   }
 }
 
+/** Messages the ingestor group has committed on the stack's topic (sum over partitions). */
+export async function committedMessages(kafka: Kafka, names: StackNames): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [topic] = await admin.fetchOffsets({ groupId: names.ingestorGroup, topics: [names.topic] });
+    return (topic?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export interface DeadLetterRead {
   reason: string;
   detail: string;

@@ -127,6 +127,8 @@ describe('ingestor storage: rollups and retention (own database)', function () {
     expect(firstLetters.map((l) => JSON.parse(l.value) as unknown)).to.have.deep.members([future, expired]);
     await waitFor('the kept row', async () => (await whereIs(yesterday.eventId)) !== null);
     expect(await whereIs(yesterday.eventId)).to.equal(partitionName(today - DAY));
+    const idsBefore = await db.query<{ n: number }>('test.ids', 'SELECT count(*)::int AS n FROM ingested_event_ids WHERE event_id = $1', [yesterday.eventId]);
+    expect(idsBefore.rows[0]!.n, 'its id remembered').to.equal(1);
     // A row of a day without a partition (written while the partitions were missing) waits in DEFAULT.
     const parked = callEvent(inst, { callTimestamp: clock + 4 * DAY });
     await db.query('test.parked', `INSERT INTO call_results (event_id, project_id, instance_id, api_identifier, api_type, business_id, success, latency_ms, call_ts)
@@ -145,6 +147,8 @@ describe('ingestor storage: rollups and retention (own database)', function () {
     ]);
     expect(await whereIs(parked.eventId), 'moved out of DEFAULT into its new partition').to.equal(partitionName(later));
     expect(await whereIs(yesterday.eventId), 'dropped with its partition').to.equal(null);
+    const ids = await db.query<{ n: number }>('test.ids', 'SELECT count(*)::int AS n FROM ingested_event_ids WHERE event_id = $1', [yesterday.eventId]);
+    expect(ids.rows[0]!.n, 'its id forgotten with it').to.equal(0);
     const { rows } = await db.query<{ minute: Date }>('test.rollups_left', 'SELECT minute FROM call_rollups_minute WHERE instance_id = $1 ORDER BY minute', [inst.id]);
     expect(rows.map((r) => r.minute.getTime()), 'rollups older than 5 days purged').to.not.include(clock - 8 * DAY);
     expect(rows.map((r) => r.minute.getTime())).to.include(clock - DAY);
