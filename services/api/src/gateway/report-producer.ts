@@ -1,18 +1,102 @@
 import { encodeCallResultEvent, type CallResultEvent } from '@apg/contracts';
 import type { Kafka, Logger } from '@apg/platform';
-import { Partitioners, type Producer } from 'kafkajs';
+import { Partitioners, type Message, type PartitionerArgs, type Producer } from 'kafkajs';
 import { HttpError } from '../http/http-error';
 
+/** One produce call to the topic: resolves once the broker acknowledged every message, rejects otherwise. */
+export type SendMessages = (messages: Message[]) => Promise<void>;
+
+/** Reports waiting for the next produce call, and how each caller learns its outcome. */
+export interface PendingReport {
+  events: CallResultEvent[];
+  resolve: () => void;
+  reject: (err: Error) => void;
+  /** The caller already answered 503 (timeout): not sent any more if it has not gone out yet. */
+  abandoned?: boolean;
+}
+
+const defaultPartitioner = Partitioners.DefaultPartitioner();
+const metadataOf = new Map<number, PartitionerArgs['partitionMetadata']>();
+
+/** The partition kafkajs' DefaultPartitioner (murmur2 of the key, like the Java client) gives `key` among `count`. */
+export function partitionOfKey(key: string, count: number): number {
+  let partitionMetadata = metadataOf.get(count);
+  if (!partitionMetadata) {
+    // Only the count matters for a keyed message (murmur2(key) % count); the rest is filled for the type.
+    partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+    metadataOf.set(count, partitionMetadata);
+  }
+  return defaultPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+}
+
 /**
- * Produces call results to Kafka with acks from all in-sync replicas. A report is answered 200 only
- * once the broker acknowledged; when Kafka cannot take it within `timeoutMs` the caller gets a 503
- * at once instead of a hanging request.
+ * Produces one flush of reports. First as a single produce call (one broker round trip for all of them). When
+ * that fails, Kafka may have refused one partition and written the others (kafkajs fails the whole call on any
+ * partition error), so each partition's messages are sent again on their own: only the reports whose partition
+ * still fails are rejected, the others resolve. Re-sending the partitions that were written is safe because the
+ * producer is idempotent: kafkajs rolled their sequence numbers back, so each re-sent batch carries the same
+ * producer id and sequence as the one the broker holds, and the broker acknowledges it without writing it twice.
+ * `partitionOf` is `null` until the partition count is known; the flush then cannot be split and fails whole.
+ */
+export async function flushReports(batch: readonly PendingReport[], send: SendMessages, partitionOf: (key: string) => number | null): Promise<void> {
+  const items = batch.map((p) => ({ p, messages: p.events.map((e) => ({ key: e.instanceId, value: encodeCallResultEvent(e) })) }));
+  let error: Error;
+  try {
+    await send(items.flatMap((i) => i.messages));
+    for (const { p } of items) p.resolve();
+    return;
+  } catch (err) {
+    error = err as Error;
+  }
+  const groups = new Map<number, { messages: Message[]; reports: Set<PendingReport> }>();
+  for (const { p, messages } of items) {
+    for (const m of messages) {
+      const partition = partitionOf(m.key);
+      if (partition === null) {
+        for (const { p: q } of items) q.reject(error);
+        return;
+      }
+      let g = groups.get(partition);
+      if (!g) groups.set(partition, (g = { messages: [], reports: new Set() }));
+      g.messages.push(m);
+      g.reports.add(p);
+    }
+  }
+  if (groups.size < 2) {
+    for (const { p } of items) p.reject(error);
+    return;
+  }
+  const failed = new Map<PendingReport, Error>();
+  await Promise.all(
+    [...groups.values()].map(async (g) => {
+      try {
+        await send(g.messages);
+      } catch (err) {
+        for (const p of g.reports) failed.set(p, err as Error);
+      }
+    }),
+  );
+  for (const { p } of items) {
+    const err = failed.get(p);
+    if (err) p.reject(err);
+    else p.resolve();
+  }
+}
+
+/**
+ * Produces call results to Kafka with an idempotent producer (acks from all in-sync replicas, one request in
+ * flight per broker, as kafkajs requires for idempotence). A report is answered 200 only once the broker
+ * acknowledged; when Kafka cannot take it within `timeoutMs` the caller gets a 503 at once instead of a hanging
+ * request. Reports that arrive together share one produce call, and a partition that fails fails only its own.
  */
 export class ReportProducer {
   private readonly producer: Producer;
   private connected = false;
   private connecting: Promise<void> | null = null;
-  private pending: { events: CallResultEvent[]; resolve: () => void; reject: (err: Error) => void }[] = [];
+  private pending: PendingReport[] = [];
+  private flushing = false;
+  /** Partition count of the topic, learned from the partitioner kafkajs calls on every send. */
+  private partitions: number | null = null;
 
   constructor(
     kafka: Kafka,
@@ -20,7 +104,24 @@ export class ReportProducer {
     private readonly log: Logger,
     private readonly opts: { timeoutMs: number },
   ) {
-    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 2, initialRetryTime: 50, maxRetryTime: 500 } });
+    const learn = (count: number) => {
+      this.partitions = count;
+    };
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: true,
+      // kafkajs' idempotence needs one request in flight (its Transactions guide: `maxInFlightRequests: 1` with
+      // `idempotent: true`); it also serialises produce requests per broker itself.
+      maxInFlightRequests: 1,
+      createPartitioner: () => (args) => {
+        learn(args.partitionMetadata.length);
+        return defaultPartitioner(args);
+      },
+      // Bounded on purpose (kafkajs warns once that this "may invalidate EoS"): a report waits at most
+      // `timeoutMs` anyway, and unbounded retries would keep an outage's reports in memory and write them long
+      // after their callers were told 503. A retry within these attempts is deduplicated by the broker.
+      retry: { retries: 2, initialRetryTime: 50, maxRetryTime: 500 },
+    });
     this.producer.on('producer.disconnect', () => {
       this.connected = false;
     });
@@ -53,11 +154,21 @@ export class ReportProducer {
       if (!this.connected) throw new HttpError('DEPENDENCY_UNAVAILABLE', 'event bus unavailable; report not accepted, retry later');
     }
     let timer: NodeJS.Timeout | undefined;
+    let entry: PendingReport | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new HttpError('DEPENDENCY_UNAVAILABLE', 'event bus did not acknowledge in time; retry later')), this.opts.timeoutMs);
+      timer = setTimeout(() => {
+        if (entry) entry.abandoned = true;
+        reject(new HttpError('DEPENDENCY_UNAVAILABLE', 'event bus did not acknowledge in time; retry later'));
+      }, this.opts.timeoutMs);
     });
     try {
-      await Promise.race([this.enqueue(events), timeout]);
+      await Promise.race([
+        new Promise<void>((resolve, reject) => {
+          entry = { events, resolve, reject };
+          this.enqueue(entry);
+        }),
+        timeout,
+      ]);
     } catch (err) {
       if (err instanceof HttpError) throw err;
       this.log.warn({ err: (err as Error).message }, 'report not produced');
@@ -68,31 +179,38 @@ export class ReportProducer {
   }
 
   /**
-   * Joins the reports that arrive in the same event-loop turn into one produce request: one broker
-   * round trip (and acknowledgement) for all of them instead of one each. Each caller still resolves
-   * only once the broker acknowledged its events.
+   * Reports wait while a flush is in flight and go out together in the next one: one produce call at a time,
+   * so a partition's sequence numbers are never shared by two flushes (which would break the per-partition retry
+   * of {@link flushReports}), and batches grow with the load instead of the number of round trips.
    */
-  private enqueue(events: CallResultEvent[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ events, resolve, reject });
-      if (this.pending.length === 1) setImmediate(() => void this.flush());
-    });
+  private enqueue(entry: PendingReport): void {
+    this.pending.push(entry);
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => void this.drain());
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.pending;
-    this.pending = [];
+  private async drain(): Promise<void> {
     try {
-      await this.producer.send({
-        topic: this.topic,
-        acks: -1,
-        messages: batch.flatMap((p) => p.events.map((e) => ({ key: e.instanceId, value: encodeCallResultEvent(e) }))),
-      });
-      for (const p of batch) p.resolve();
+      while (this.pending.length > 0) {
+        // Callers already told 503 are not written any more: their retry would count the call twice.
+        const batch = this.pending.filter((p) => !p.abandoned);
+        this.pending = [];
+        if (batch.length > 0) await flushReports(batch, this.sendMessages, this.partitionOf);
+      }
     } catch (err) {
-      for (const p of batch) p.reject(err as Error);
+      // flushReports settles every report and never throws; this is a bug guard, not a path.
+      this.log.error({ err: (err as Error).message }, 'report flush failed');
+    } finally {
+      this.flushing = false;
     }
   }
+
+  private readonly sendMessages: SendMessages = async (messages) => {
+    await this.producer.send({ topic: this.topic, acks: -1, messages });
+  };
+
+  private readonly partitionOf = (key: string): number | null => (this.partitions === null ? null : partitionOfKey(key, this.partitions));
 
   async stop(): Promise<void> {
     await this.producer.disconnect().catch(() => undefined);

@@ -1,0 +1,112 @@
+import { expect } from 'chai';
+import type { Message } from 'kafkajs';
+import { CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts';
+import { flushReports, partitionOfKey, type PendingReport } from './report-producer';
+
+const event = (instanceId: string, n = 0): CallResultEvent => ({
+  eventId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+  schemaVersion: CALL_RESULT_SCHEMA_VERSION,
+  projectId: 'p'.repeat(32),
+  instanceId,
+  apiIdentifier: 'm',
+  apiType: 'MODEL',
+  businessId: 'b',
+  success: true,
+  latencyMs: 1,
+  callTimestamp: 1,
+});
+
+/** A report whose outcome the test can read. */
+function report(...instanceIds: string[]): PendingReport & { outcome: () => 'ok' | 'failed' | 'pending' } {
+  let outcome: 'ok' | 'failed' | 'pending' = 'pending';
+  return {
+    events: instanceIds.map((id, i) => event(id, i)),
+    resolve: () => void (outcome = 'ok'),
+    reject: () => void (outcome = 'failed'),
+    outcome: () => outcome,
+  };
+}
+
+/** Partition = the instance id's first character ('a' → 0, 'b' → 1, …). */
+const byFirstChar = (key: string) => key.charCodeAt(0) - 97;
+
+/** A fake broker: fails every send that holds a message of a partition in `failing`; records each send's keys. */
+function broker(failing: Set<number>) {
+  const sends: string[][] = [];
+  const send = async (messages: Message[]) => {
+    const keys = messages.map((m) => m.key as string);
+    sends.push(keys);
+    if (keys.some((k) => failing.has(byFirstChar(k)))) throw new Error(`partition error (${[...failing].join(',')})`);
+  };
+  return { send, sends };
+}
+
+describe('report producer flush', () => {
+  it('one produce call for the whole flush when it succeeds', async () => {
+    const b = broker(new Set());
+    const reports = [report('a1'), report('b1'), report('a2')];
+    await flushReports(reports, b.send, byFirstChar);
+    expect(b.sends).to.deep.equal([['a1', 'b1', 'a2']]);
+    expect(reports.map((r) => r.outcome())).to.deep.equal(['ok', 'ok', 'ok']);
+  });
+
+  it('one failed partition fails only its own reports: the others are sent again per partition and succeed', async () => {
+    const b = broker(new Set([1]));
+    const reports = [report('a1'), report('b1'), report('c1'), report('b2'), report('a2')];
+    await flushReports(reports, b.send, byFirstChar);
+    expect(reports.map((r) => r.outcome())).to.deep.equal(['ok', 'failed', 'ok', 'failed', 'ok']);
+    // The whole flush first, then each partition's messages in their original order.
+    expect(b.sends[0]).to.deep.equal(['a1', 'b1', 'c1', 'b2', 'a2']);
+    expect(b.sends.slice(1).sort()).to.deep.equal([['a1', 'a2'], ['b1', 'b2'], ['c1']]);
+  });
+
+  it('a report spanning partitions (a lease sweep) fails if any of its partitions fails', async () => {
+    const b = broker(new Set([2]));
+    const sweep = report('a1', 'c1');
+    const single = report('a2');
+    await flushReports([sweep, single], b.send, byFirstChar);
+    expect([sweep.outcome(), single.outcome()]).to.deep.equal(['failed', 'ok']);
+  });
+
+  it('every partition failing fails every report', async () => {
+    const b = broker(new Set([0, 1]));
+    const reports = [report('a1'), report('b1')];
+    await flushReports(reports, b.send, byFirstChar);
+    expect(reports.map((r) => r.outcome())).to.deep.equal(['failed', 'failed']);
+  });
+
+  it('a flush of one partition is not sent twice', async () => {
+    const b = broker(new Set([0]));
+    const reports = [report('a1'), report('a2')];
+    await flushReports(reports, b.send, byFirstChar);
+    expect(b.sends).to.have.length(1);
+    expect(reports.map((r) => r.outcome())).to.deep.equal(['failed', 'failed']);
+  });
+
+  it('without the partition count the flush fails whole', async () => {
+    const b = broker(new Set([0]));
+    const reports = [report('a1'), report('b1')];
+    await flushReports(reports, b.send, () => null);
+    expect(b.sends).to.have.length(1);
+    expect(reports.map((r) => r.outcome())).to.deep.equal(['failed', 'failed']);
+  });
+
+  it('the same event bytes go out on the retry (the broker deduplicates an idempotent re-send by sequence)', async () => {
+    const values: string[][] = [];
+    let calls = 0;
+    const send = async (messages: Message[]) => {
+      values.push(messages.map((m) => String(m.value)));
+      if (calls++ === 0) throw new Error('partition error');
+    };
+    await flushReports([report('a1'), report('b1')], send, byFirstChar);
+    expect(values.slice(1).flat().sort()).to.deep.equal([...values[0]!].sort());
+  });
+
+  it('partitionOfKey spreads keys like the Java client (murmur2), stable for a key', () => {
+    const counts = new Array<number>(6).fill(0);
+    for (let i = 0; i < 600; i++) counts[partitionOfKey(`instance-${i}`, 6)]!++;
+    expect(counts.every((c) => c > 50)).to.equal(true);
+    expect(partitionOfKey('abc', 6)).to.equal(partitionOfKey('abc', 6));
+    expect(partitionOfKey('abc', 1)).to.equal(0);
+  });
+});
