@@ -5,6 +5,9 @@ export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, prefix: 'apg_' });
+  // prom-client's `*_total` gauges break the naming rule `promtool check metrics` enforces (`_total` means a
+  // counter); the same figures stay available per type in `apg_nodejs_active_{handles,requests,resources}`.
+  for (const kind of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`apg_nodejs_active_${kind}_total`);
   return registry;
 }
 
