@@ -47,6 +47,9 @@ export type {
   Transition,
 } from './breaker.js';
 
+export { applyReportedCall, parkInstanceBreaker, tickInstanceBreaker, windowConfigOf } from './instance-breaker.js';
+export type { AppliedCall, InstanceBreakerState, ReportedCall } from './instance-breaker.js';
+
 export {
   ROUTING_PARAM_BOUNDS,
   ROUTING_PARAM_KEYS,

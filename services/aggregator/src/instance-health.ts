@@ -1,19 +1,15 @@
 import {
-  classifyOutcome,
+  applyReportedCall,
   createWindow,
-  force,
   initialBreaker,
-  onCallResult,
-  onTick,
-  recordCall,
+  parkInstanceBreaker,
   resetWindow,
-  windowMatchesConfig,
-  windowStats,
+  tickInstanceBreaker,
+  windowConfigOf,
   type BreakerConfig,
   type BreakerSnapshot,
   type SlidingWindow,
   type Transition,
-  type WindowConfig,
 } from '@apg/core';
 import type { CallResultEvent } from '@apg/contracts';
 
@@ -41,15 +37,8 @@ export interface Change {
 
 const isForced = (s: BreakerSnapshot): boolean => s.state === 'FORCED_OPEN' || s.state === 'FORCED_CLOSED';
 
-/**
- * Bucket width: a twelfth of the window, at least 1 s, and never wider than the window itself (a
- * per-instance `windowMs` under 1 s would otherwise be an invalid window config).
- */
-export const windowConfigOf = (c: BreakerConfig): WindowConfig => ({
-  windowMs: c.windowMs,
-  bucketMs: Math.min(c.windowMs, Math.max(1000, Math.round(c.windowMs / 12))),
-  slowCallMs: c.slowCallMs,
-});
+/** Bucket width of an instance's window (shared with the api's local breakers, see core). */
+export { windowConfigOf };
 
 export function newInstanceHealth(instanceId: string, projectId: string, config: BreakerConfig, now: number): InstanceHealth {
   return {
@@ -64,28 +53,13 @@ export function newInstanceHealth(instanceId: string, projectId: string, config:
 }
 
 /**
- * Applies one call outcome by its error class (core `classifyOutcome`): record it in the window
- * (at the caller's time, never in the future) counting it as a failure or not, extend the cool-down,
- * then either park the instance (auth failures) or let the breaker read the window. Pure apart from
- * mutating `h`.
+ * Applies one call outcome by its error class (core `applyReportedCall`, the very step the api's local
+ * breakers run). Pure apart from mutating `h`.
  */
 export function applyCall(h: InstanceHealth, e: CallResultEvent, now: number): Change {
-  const wc = windowConfigOf(h.config);
-  if (!windowMatchesConfig(h.window, wc)) h.window = createWindow(wc);
-  const at = Math.min(e.callTimestamp, now);
-  const outcome = classifyOutcome({ ...e, callTimestamp: at });
-  // A 429, an exhausted quota or the caller's own 4xx is not a health signal: it only cools down.
-  if (outcome.recordInWindow) {
-    recordCall(h.window, { at, success: e.success, latencyMs: e.latencyMs, countsAsFailure: outcome.countsAsFailure, usage: e.usage }, wc);
-  }
-  if (outcome.cooldownUntil !== null) h.cooldownUntil = Math.max(h.cooldownUntil ?? 0, outcome.cooldownUntil);
-  if (outcome.park !== null) return park(h, outcome.park, now);
-
-  const stats = windowStats(h.window, now, wc);
-  const result = onCallResult(h.breaker, stats, { success: e.success, countsAsFailure: outcome.countsAsFailure, probe: e.probe }, now, h.config);
-  h.breaker = result.snapshot;
-  if (result.resetWindow) resetWindow(h.window, now);
-  return { transition: result.transition };
+  const r = applyReportedCall(h, e, now, h.config);
+  if (r.parked) h.pendingPark = true;
+  return { transition: r.transition };
 }
 
 /**
@@ -94,19 +68,14 @@ export function applyCall(h: InstanceHealth, e: CallResultEvent, now: number): C
  * it reports.
  */
 export function park(h: InstanceHealth, reason: string, now: number): Change {
-  if (isForced(h.breaker)) return { transition: null };
-  const result = force(h.breaker, 'FORCED_OPEN', now);
-  h.breaker = { ...result.snapshot, reason };
-  h.pendingPark = true;
-  return { transition: result.transition && { ...result.transition, reason } };
+  const r = parkInstanceBreaker(h, reason, now);
+  if (r.parked) h.pendingPark = true;
+  return { transition: r.transition };
 }
 
 /** Time-driven transitions (OPEN → HALF_OPEN once the open duration has passed). */
 export function applyTick(h: InstanceHealth, now: number): Change {
-  const result = onTick(h.breaker, now, h.config);
-  h.breaker = result.snapshot;
-  if (result.resetWindow) resetWindow(h.window, now);
-  return { transition: result.transition };
+  return { transition: tickInstanceBreaker(h, now, h.config) };
 }
 
 /**
