@@ -47,9 +47,6 @@ export type {
   Transition,
 } from './breaker.js';
 
-export { applyReportedCall, parkInstanceBreaker, tickInstanceBreaker, windowConfigOf } from './instance-breaker.js';
-export type { AppliedCall, InstanceBreakerState, ReportedCall } from './instance-breaker.js';
-
 export {
   ROUTING_PARAM_BOUNDS,
   ROUTING_PARAM_KEYS,
@@ -80,6 +77,9 @@ export { STRATEGY_NAMES, choose, isStrategyName } from './strategies.js';
 export type { ChooseContext, ChooseResult, Explained, SkipReason, StrategyName } from './strategies.js';
 
 export type { HealthRecord, PublishedStats } from './health-record.js';
+
+export { applyReportedCall, parkInstanceBreaker, tickInstanceBreaker, windowConfigOf } from './instance-breaker.js';
+export type { AppliedCall, InstanceBreakerState, ReportedCall } from './instance-breaker.js';
 
 export { DEFAULT_QUOTA_COOLDOWN_MS, DEFAULT_RATE_LIMIT_COOLDOWN_MS, classifyOutcome, errorClassOf } from './outcome-class.js';
 export type { OutcomeClass, ReportedOutcome } from './outcome-class.js';
