@@ -2,15 +2,19 @@ import http from 'node:http';
 import express, { Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { BreakerConfig, SmartConfig, StrategyName } from '@apg/core';
-import { BreakerTransitionStore, newId, RedisKeys, type Db, type Kafka, type Logger, type Redis } from '@apg/platform';
+import { BreakerTransitionStore, newId, RedisKeys, type Db, type IoMetrics, type Kafka, type Logger, type Redis } from '@apg/platform';
 import { hashApiKey, keyPrefix } from './apikeys/api-key';
 import { apiKeyRoutes } from './apikeys/api-key-routes';
 import { ApiKeyStore } from './apikeys/api-key-store';
 import { KeyCache } from './apikeys/key-cache';
+import { AggregatorHeartbeatWatch } from './gateway/aggregator-heartbeat-watch';
 import { BreakerAdmin } from './gateway/breaker-admin';
 import { breakerAdminRoutes } from './gateway/breaker-admin-routes';
 import { BreakerCache } from './gateway/breaker-cache';
 import { BreakerStateStore } from './gateway/breaker-state-store';
+import { BreakerVerdicts } from './gateway/breaker-verdicts';
+import { LocalBreakers } from './gateway/local-breakers';
+import { DEFAULT_CIRCUIT_OPTIONS, RedisCircuit, type CircuitOptions } from './gateway/redis-circuit';
 import { gatewayRoutes } from './gateway/gateway-routes';
 import { ProbePermits } from './gateway/probe-permits';
 import { ReportProducer } from './gateway/report-producer';
@@ -67,6 +71,8 @@ export interface ApiOptions {
   retentionDays: number;
   seedApiKey?: string;
   version: string;
+  /** The circuit around Redis (timeout per call, failures that open it, background probe period). */
+  redisCircuit?: Partial<CircuitOptions>;
 }
 
 export interface ApiDeps {
@@ -78,6 +84,8 @@ export interface ApiDeps {
   redisSub: Redis;
   kafka: Kafka;
   metrics: Registry;
+  /** Named-I/O histogram (the api's Redis calls); none in tests that do not read it. */
+  io?: IoMetrics;
 }
 
 export interface ApiService {
@@ -98,27 +106,33 @@ export function createApi(deps: ApiDeps): ApiService {
   const notifier = new Notifier(redis, deps.redisSub, keys, log.child({ component: 'notifier' }));
   const keyCache = new KeyCache((h) => keyStore.findAuthByHash(h), { ttlMs: options.authCacheTtlMs, negativeTtlMs: 2000, maxEntries: 50_000 });
   const registry = new RegistryCache(instanceStore, { ttlMs: options.registryCacheTtlMs });
-  const breakers = new BreakerCache(redis, keys, log.child({ component: 'breakers' }), { refreshMs: options.breakerRefreshMs });
-  notifier.onRegistryChange((c) => (c.kind === 'auth' ? keyCache.clear() : registry.invalidateProject(c.projectId)));
+  const circuit = new RedisCircuit(() => redis.ping(), log.child({ component: 'redis-circuit' }), { ...DEFAULT_CIRCUIT_OPTIONS, ...options.redisCircuit }, deps.metrics, deps.io);
+  const breakers = new BreakerCache(redis, keys, circuit, log.child({ component: 'breakers' }), { refreshMs: options.breakerRefreshMs });
+  const heartbeat = new AggregatorHeartbeatWatch(redis, keys, circuit, log.child({ component: 'heartbeat' }), { pollMs: 500 });
+  const verdicts = new BreakerVerdicts(breakers, new LocalBreakers(), heartbeat, registry, log.child({ component: 'local-breakers' }), { sweepMs: 5000 });
+  notifier.onRegistryChange((c) => {
+    if (c.kind === 'auth') return keyCache.clear();
+    registry.invalidateProject(c.projectId);
+    verdicts.projectChanged(c.projectId);
+  });
   notifier.onBreakerChange((id, snapshot) => breakers.apply(id, snapshot));
 
   const producer = new ReportProducer(deps.kafka, options.topic, log.child({ component: 'producer' }), { timeoutMs: options.reportTimeoutMs });
-  const routingState = new RoutingState(redis, keys);
-  const selection = new SelectionService(registry, breakers, new ProbePermits(redis, keys), routingState, keys, {
+  const routingState = new RoutingState(redis, keys, circuit);
+  const selection = new SelectionService(registry, verdicts, new ProbePermits(redis, keys, circuit), routingState, keys, {
     breakerDefaults: options.breakerDefaults,
     smart: options.smart,
     defaultStrategy: options.defaultStrategy,
     leaseTtlMs: options.leaseTtlMs,
     affinityTtlMs: options.affinityTtlMs,
     selectRateLimit: options.selectRateLimit,
-    redisTimeoutMs: 250,
   }, (err) => log.warn({ err: err.message }, 'decision not recorded (lease, in-flight, rpm, affinity)'));
   const sweeper = new LeaseSweeper(routingState, registry, producer, log.child({ component: 'leases' }), {
     intervalMs: options.leaseSweepMs, leaseTtlMs: options.leaseTtlMs, batch: 500,
   });
   const projects = new ProjectService(db, projectStore, keyStore, notifier);
   const adminInstanceStore = new AdminInstanceStore(db);
-  const breakerStates = new BreakerStateStore(redis, keys, log.child({ component: 'breaker-states' }));
+  const breakerStates = new BreakerStateStore(redis, keys, circuit, log.child({ component: 'breaker-states' }), verdicts);
   const projectAdmin = new ProjectAdminService({
     db, projects: projectStore, keys: keyStore, instances: instanceStore, adminInstances: adminInstanceStore, breakerStates, notifier,
   });
@@ -140,7 +154,7 @@ export function createApi(deps: ApiDeps): ApiService {
   };
   // Before '/health', which would otherwise take this path unauthenticated.
   mount('/health/protected', protectedHealthRoutes(), tenantAuth(keyCache));
-  mount('/health', healthRoutes({ db, redis, breakers, producer, version: options.version }));
+  mount('/health', healthRoutes({ db, redis, breakers, producer, circuit, heartbeat, version: options.version }));
   mount('/projects', projectRoutes({ projects }));
   mount('/gateway', gatewayRoutes({ selection, registry, producer, state: routingState, log, leaseTtlMs: options.leaseTtlMs, retentionMs: options.retentionDays * 86_400_000 }), tenantAuth(keyCache));
   mount('/instances', instanceRoutes({ instances: instanceStore, notifier, breakerStates }), tenantAuth(keyCache));
@@ -156,7 +170,9 @@ export function createApi(deps: ApiDeps): ApiService {
   const ops = Router();
   ops.get('/healthz', (_req, res) => void res.json({ status: 'UP' }));
   ops.get('/readyz', async (_req, res) => {
-    const d = await checkDependencies({ db, redis, breakers, producer });
+    // The aggregator's heartbeat is reported but does not gate readiness: this replica serves from its
+    // local breakers while the aggregator is away.
+    const d = await checkDependencies({ db, redis, breakers, producer, circuit, heartbeat });
     const up = d.postgres.status === 'UP' && d.redis.status === 'UP';
     res.status(up ? 200 : 503).json({ status: up ? 'UP' : 'DOWN', dependencies: d });
   });
@@ -186,6 +202,8 @@ export function createApi(deps: ApiDeps): ApiService {
       await seedKey();
       await notifier.start();
       await breakers.start();
+      await heartbeat.start();
+      verdicts.start();
       // In the background: selection must serve while Kafka is down; reports wait for it (bounded).
       void producer.connect();
       sweeper.start();
@@ -205,6 +223,9 @@ export function createApi(deps: ApiDeps): ApiService {
     },
     async stop() {
       breakers.stop();
+      heartbeat.stop();
+      verdicts.stop();
+      circuit.stop();
       sweeper.stop();
       if (server) {
         const s = server;

@@ -26,6 +26,11 @@ export const ApiEnvSchema = z.object({
   SMART_EXPLORATION_RATIO: z.coerce.number().min(0).max(1).optional(),
   /** Days raw call results are kept (the ingestor's RETENTION_DAYS): reports of older calls are refused. */
   RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
+  // The circuit around Redis (see gateway/redis-circuit.ts): per-call timeout, failures in a row that
+  // open it, and how often an open circuit pings Redis to close again.
+  REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(250),
+  REDIS_CIRCUIT_FAILURES: z.coerce.number().int().min(1).max(1000).default(3),
+  REDIS_CIRCUIT_PROBE_MS: z.coerce.number().int().min(50).max(60_000).default(500),
 });
 export type ApiEnv = z.infer<typeof ApiEnvSchema>;
 

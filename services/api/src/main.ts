@@ -17,7 +17,7 @@ runMain('api', async () => {
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: `${env.KAFKA_CLIENT_ID}-api`, logger: log });
 
   const api = createApi({
-    log, db, redis, redisSub, kafka, metrics,
+    log, db, redis, redisSub, kafka, metrics, io,
     options: {
       port: env.PORT,
       host: env.HOST,
@@ -38,6 +38,7 @@ runMain('api', async () => {
       affinityTtlMs: env.AFFINITY_TTL_MS,
       selectRateLimit: env.SELECT_RATE_LIMIT_PER_SECOND,
       retentionDays: env.RETENTION_DAYS,
+      redisCircuit: { timeoutMs: env.REDIS_TIMEOUT_MS, failureThreshold: env.REDIS_CIRCUIT_FAILURES, probeIntervalMs: env.REDIS_CIRCUIT_PROBE_MS },
       ...(env.SEED_API_KEY ? { seedApiKey: env.SEED_API_KEY } : {}),
       version: process.env['npm_package_version'] ?? '0.1.0',
     },

@@ -1,12 +1,14 @@
 import { initialBreaker, type HealthRecord } from '@apg/core';
 import type { Logger, Redis, RedisKeys } from '@apg/platform';
+import type { RedisCircuit } from './redis-circuit';
 
 /**
  * The api's copy of every instance's health record (breaker, cool-down, window stats), kept in
  * process so a select reads no Redis for it. Filled by one HGETALL at start and on a short period
  * (bounded staleness if a notification is lost), and updated at once by the aggregator's
  * announcements. If Redis is down the last copy keeps serving; `lastRefreshOk`/`lastRefreshAt` let
- * /api/health say how stale it is.
+ * /api/health say how stale it is. Selection does not read it directly: see BreakerVerdicts, which
+ * merges it with the replica's local breakers.
  */
 export class BreakerCache {
   private records = new Map<string, HealthRecord>();
@@ -15,12 +17,10 @@ export class BreakerCache {
   private timer: NodeJS.Timeout | null = null;
   lastRefreshAt = 0;
   lastRefreshOk = false;
-  /** Consecutive failures this replica was told of, per instance, and the short local hold they trigger. */
-  private readonly streaks = new Map<string, { count: number; holdUntil: number }>();
-
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly circuit: RedisCircuit,
     private readonly log: Logger,
     private readonly opts: { refreshMs: number },
   ) {}
@@ -28,6 +28,11 @@ export class BreakerCache {
   /** The instance's record; an instance the aggregator never saw is healthy and cold. */
   get(instanceId: string): HealthRecord {
     return this.records.get(instanceId) ?? UNSEEN;
+  }
+
+  /** The aggregator's record of the instance, `null` when it never wrote one. */
+  peek(instanceId: string): HealthRecord | null {
+    return this.records.get(instanceId) ?? null;
   }
 
   has(instanceId: string): boolean {
@@ -44,33 +49,6 @@ export class BreakerCache {
     this.raw.delete(instanceId);
   }
 
-  /**
-   * Bridges the gap between a failure report and the aggregator's verdict (milliseconds, but a client
-   * selecting back to back can fall into it): once this replica has itself taken `threshold`
-   * consecutive failure reports for an instance, it holds the instance back for `holdMs`, by which time
-   * the aggregator's OPEN has arrived and takes over. A success report ends the hold. Local only, so it
-   * can only ever add a short, self-expiring skip, never keep an instance out.
-   */
-  noteOutcome(instanceId: string, counts: 'success' | 'failure' | 'neutral', threshold: number, now: number, holdMs = 1000): void {
-    if (counts === 'neutral') return;
-    if (counts === 'success') {
-      this.streaks.delete(instanceId);
-      return;
-    }
-    const s = this.streaks.get(instanceId) ?? { count: 0, holdUntil: 0 };
-    s.count += 1;
-    if (s.count >= threshold) s.holdUntil = now + holdMs;
-    this.streaks.set(instanceId, s);
-    if (this.streaks.size > 100_000) this.streaks.clear();
-  }
-
-  /** Whether the local hold (see {@link noteOutcome}) keeps the instance out right now. */
-  isHeld(instanceId: string, now: number): boolean {
-    const s = this.streaks.get(instanceId);
-    // An admin's FORCED_CLOSED means "route to it whatever it reports".
-    return s !== undefined && s.holdUntil > now && this.get(instanceId).state !== 'FORCED_CLOSED';
-  }
-
   forget(instanceId: string): void {
     this.records.delete(instanceId);
     this.raw.delete(instanceId);
@@ -78,7 +56,8 @@ export class BreakerCache {
 
   async refresh(): Promise<void> {
     try {
-      const all = await this.redis.hgetall(this.keys.breakerStates());
+      // A bigger budget than a select's call: 10,000 records are a few MB.
+      const all = await this.circuit.run('breaker_states.get_all', () => this.redis.hgetall(this.keys.breakerStates()), 2000);
       const next = new Map<string, HealthRecord>();
       const nextRaw = new Map<string, string>();
       for (const [id, json] of Object.entries(all)) {
@@ -128,7 +107,7 @@ export class BreakerCache {
 }
 
 /** An instance the aggregator never saw: healthy and cold (one shared, frozen object: no garbage per select). */
-const UNSEEN: HealthRecord = Object.freeze({ ...initialBreaker(0), reason: 'no outcome reported yet', cooldownUntil: null, stats: null, updatedAt: 0 });
+export const UNSEEN: HealthRecord = Object.freeze({ ...initialBreaker(0), reason: 'no outcome reported yet', cooldownUntil: null, stats: null, updatedAt: 0 });
 
 /** Accepts records written by any aggregator version: missing newer fields get neutral values. */
 function asRecord(v: unknown): HealthRecord | null {

@@ -1,15 +1,18 @@
-import { namedIo, type Logger, type Redis, type RedisKeys } from '@apg/platform';
+import type { Logger, Redis, RedisKeys } from '@apg/platform';
+import type { RedisCircuit } from './redis-circuit';
 
 /**
  * Writes on the shared breaker-state hash (`RedisKeys.breakerStates()`) that the api itself makes.
  * The aggregator owns the states; the api only removes the fields of instances it deleted, so the
- * hash does not grow with every instance ever registered.
+ * hash does not grow with every instance ever registered, and their local breakers with them.
  */
 export class BreakerStateStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly circuit: RedisCircuit,
     private readonly log: Logger,
+    private readonly local: { forget(instanceIds: readonly string[]): void },
   ) {}
 
   /**
@@ -19,10 +22,12 @@ export class BreakerStateStore {
    */
   async remove(instanceIds: readonly string[]): Promise<void> {
     if (instanceIds.length === 0) return;
+    // This replica's local breakers first (other replicas drop theirs on the registry announcement).
+    this.local.forget(instanceIds);
     try {
       for (let i = 0; i < instanceIds.length; i += 1000) {
         const chunk = instanceIds.slice(i, i + 1000);
-        await namedIo(undefined, 'redis', 'breaker_states.remove', () => this.redis.hdel(this.keys.breakerStates(), ...chunk));
+        await this.circuit.run('breaker_states.remove', () => this.redis.hdel(this.keys.breakerStates(), ...chunk), 2000);
       }
     } catch (err) {
       this.log.warn({ err, count: instanceIds.length }, 'breaker states of deleted instances not removed');

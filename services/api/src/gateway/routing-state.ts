@@ -1,4 +1,5 @@
 import { LuaScript, type Redis, type RedisKeys } from '@apg/platform';
+import type { RedisCircuit } from './redis-circuit';
 
 /**
  * Everything a select needs from Redis in ONE round trip: the caller's select count this second
@@ -99,9 +100,13 @@ function decodeLease(selectionId: string, value: string): Lease | null {
   return { selectionId, instanceId, projectId, probe: probe === '1', at: Number(at), expiresAt: Number(expiresAt) };
 }
 
-/** The api's Redis adapter for routing: select context, leases, affinity, rpm/tpm counters. */
+/**
+ * The api's Redis adapter for routing: select context, leases, affinity, rpm/tpm counters. Every call
+ * is named and goes through the Redis circuit: bounded in time, and refused at once while Redis is
+ * known to be down.
+ */
 export class RoutingState {
-  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
+  constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly circuit: RedisCircuit) {}
 
   async selectContext(args: {
     keyId: string;
@@ -119,7 +124,7 @@ export class RoutingState {
       if (c.rpm) { keys.push(this.keys.rpm(c.id, minute)); slots.push({ map: ctx.rpm, id: c.id }); }
       if (c.tpm) { keys.push(this.keys.tpm(c.id, minute)); slots.push({ map: ctx.tpm, id: c.id }); }
     }
-    const [rate, bound, counts] = (await SELECT_CONTEXT.run(this.redis, keys, [args.affinityTtlMs])) as [number, string | null, number[]];
+    const [rate, bound, counts] = (await this.circuit.run('select_context', () => SELECT_CONTEXT.run(this.redis, keys, [args.affinityTtlMs]))) as [number, string | null, number[]];
     ctx.rate = rate;
     ctx.boundInstanceId = bound || null;
     slots.forEach((slot, i) => slot.map.set(slot.id, counts[i] ?? 0));
@@ -133,7 +138,7 @@ export class RoutingState {
    */
   async recordDecision(d: { lease: Lease; leaseTtlMs: number; countRpm: boolean; affinityKey: string | null; bind: boolean; affinityTtlMs: number }): Promise<void> {
     const { lease } = d;
-    await RECORD.run(
+    await this.circuit.run('decision.record', () => RECORD.run(
       this.redis,
       [
         this.keys.leaseExpiries(),
@@ -143,7 +148,7 @@ export class RoutingState {
         d.affinityKey && d.bind ? d.affinityKey : '',
       ],
       [lease.selectionId, lease.expiresAt, encodeLease(lease), d.leaseTtlMs * 2, d.affinityTtlMs, lease.instanceId],
-    );
+    ));
   }
 
   /**
@@ -152,7 +157,7 @@ export class RoutingState {
    * selectionIds: not a timeout.
    */
   async sweepExpired(now: number, limit: number): Promise<(Lease & { reported: boolean })[]> {
-    const flat = (await SWEEP.run(this.redis, [this.keys.leaseExpiries(), this.keys.leases()], [now, limit, this.keys.inflight(''), this.keys.lastReport('')])) as string[];
+    const flat = (await this.circuit.run('leases.sweep', () => SWEEP.run(this.redis, [this.keys.leaseExpiries(), this.keys.leases()], [now, limit, this.keys.inflight(''), this.keys.lastReport('')]), 2000)) as string[];
     const out: (Lease & { reported: boolean })[] = [];
     for (let i = 0; i + 2 < flat.length; i += 3) {
       const lease = decodeLease(flat[i]!, flat[i + 1]!);
@@ -166,20 +171,20 @@ export class RoutingState {
    * instance's report time, in one call.
    */
   async reported(instanceId: string, selectionId: string | undefined, now: number, leaseTtlMs: number): Promise<void> {
-    await REPORTED.run(
+    await this.circuit.run('report.settle', () => REPORTED.run(
       this.redis,
       [this.keys.leaseExpiries(), this.keys.leases(), this.keys.lastReport(instanceId)],
       [selectionId ?? '', this.keys.inflight(''), instanceId, now, leaseTtlMs * 2],
-    );
+    ));
   }
 
   async addTokens(instanceId: string, tokens: number, now: number): Promise<void> {
     if (tokens <= 0) return;
     const key = this.keys.tpm(instanceId, minuteOf(now));
-    await this.redis.multi().incrby(key, tokens).pexpire(key, 120_000).exec();
+    await this.circuit.run('tpm.add', () => this.redis.multi().incrby(key, tokens).pexpire(key, 120_000).exec());
   }
 
   async clearAffinity(affinityKey: string): Promise<void> {
-    await this.redis.del(affinityKey);
+    await this.circuit.run('affinity.clear', () => this.redis.del(affinityKey));
   }
 }

@@ -4,13 +4,13 @@ import {
   isStrategyName,
   STRATEGY_NAMES,
   breakerConfigOf,
-  classifyOutcome,
   routingParamsOf,
   toCandidate,
   type BreakerConfig,
   type Candidate,
   type Explained,
   type HealthRecord,
+  type ReportedCall,
   type RoutingParams,
   type SmartConfig,
   type StrategyName,
@@ -21,8 +21,9 @@ import { HttpError } from '../http/http-error';
 import type { InstanceRecord } from '../instances/instance-store';
 import type { RegistryCache } from '../instances/registry-cache';
 import { toInstanceDto } from '../instances/instance-dto';
-import type { BreakerCache } from './breaker-cache';
+import type { BreakerVerdicts } from './breaker-verdicts';
 import type { ProbePermits } from './probe-permits';
+import { RedisUnavailableError } from './redis-circuit';
 import type { RoutingState, SelectContext } from './routing-state';
 
 export interface SelectionOptions {
@@ -33,8 +34,6 @@ export interface SelectionOptions {
   affinityTtlMs: number;
   /** Selections per API key per second; 0 = unlimited. */
   selectRateLimit: number;
-  /** Longest wait for the select's Redis round trip before deciding without it. @default 250 */
-  redisTimeoutMs: number;
 }
 
 /** Who is selecting: the project (and its settings) and the key, from authentication. */
@@ -68,7 +67,7 @@ export class SelectionService {
 
   constructor(
     private readonly registry: RegistryCache,
-    private readonly health: BreakerCache,
+    private readonly health: BreakerVerdicts,
     private readonly permits: ProbePermits,
     private readonly state: RoutingState,
     private readonly keys: RedisKeys,
@@ -147,7 +146,7 @@ export class SelectionService {
         bind: affinityKey !== null && ctx.boundInstanceId !== decision.instance.id,
         affinityTtlMs: this.options.affinityTtlMs,
       })
-      .catch((err: Error) => this.onBackgroundError(err));
+      .catch((err: Error) => this.backgroundError(err));
     const data: SelectedInstanceDto & { panic?: boolean; explain?: unknown } = {
       ...toInstanceDto(decision.instance),
       selectionId,
@@ -161,24 +160,22 @@ export class SelectionService {
   }
 
   /**
-   * The one Redis round trip, bounded: if Redis is slow or down, selection goes on from the in-process
-   * state (no rate limit, no affinity, no load or rpm/tpm figures) rather than failing.
+   * The one Redis round trip, bounded by the Redis circuit (its timeout, and no wait at all while it is
+   * open): if Redis is slow or down, selection goes on from the in-process state (breaker verdicts, no
+   * rate limit, no affinity, no load or rpm/tpm figures) rather than failing.
    */
   private async selectContextOrDegraded(args: Parameters<RoutingState['selectContext']>[0]): Promise<SelectContext> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        this.state.selectContext(args),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('redis select context timed out')), this.options.redisTimeoutMs);
-        }),
-      ]);
+      return await this.state.selectContext(args);
     } catch (err) {
-      this.onBackgroundError(err as Error);
+      this.backgroundError(err as Error);
       return { rate: 0, boundInstanceId: null, inflight: new Map(), rpm: new Map(), tpm: new Map() };
-    } finally {
-      clearTimeout(timer);
     }
+  }
+
+  /** A call the open Redis circuit skipped is expected, not news: only real failures are reported. */
+  private backgroundError(err: Error): void {
+    if (!(err instanceof RedisUnavailableError)) this.onBackgroundError(err);
   }
 
   private strategyOf(who: Selector, req: SelectInstanceRequest): StrategyName {
@@ -225,7 +222,7 @@ export class SelectionService {
       weight: params.weight,
       costPerUnit: params.costPerUnit,
       breakerState: record.state,
-      routable: this.health.isHeld(inst.id, now) ? 'no' : isRoutable(record, now),
+      routable: isRoutable(record, now),
       degraded: record.degraded,
       stats: stats
         ? { calls: stats.calls, failures: stats.failures, successRate: stats.failureRate === null ? null : 1 - stats.failureRate, avgLatencyMs: stats.avgLatencyMs, latencyEwmaMs: stats.latencyEwmaMs }
@@ -250,10 +247,7 @@ export class SelectionService {
       // an OPEN past its openUntil already answers `probe`, and the tick to HALF_OPEN must not hand out
       // a second set. The TTL lets a lost probe (its lease settled without an outcome) be retried.
       const episode = record.openedAt ?? record.since;
-      const granted = await this.permits.tryAcquire(c.id, episode, cfg.halfOpenProbes, this.options.leaseTtlMs + 10_000).catch((err: Error) => {
-        this.onBackgroundError(err);
-        return false;
-      });
+      const granted = await this.permits.tryAcquire(c.id, episode, cfg.halfOpenProbes, this.options.leaseTtlMs + 10_000);
       if (granted) return c.id;
     }
     return null;
@@ -298,11 +292,14 @@ export class SelectionService {
     return n;
   }
 
-  /** Notes a reported outcome for the local hold (see BreakerCache.noteOutcome). */
-  noteReport(instance: InstanceRecord, outcome: { success: boolean; errorType?: string | undefined; statusCode?: number | undefined; retryAfterMs?: number | undefined; callTimestamp: number }): void {
-    const cls = classifyOutcome(outcome);
-    const counts = outcome.success ? 'success' : cls.countsAsFailure ? 'failure' : 'neutral';
-    this.health.noteOutcome(instance.id, counts, this.configFor(instance).consecutiveFailures, this.now());
+  /**
+   * Feeds a report this replica took (Kafka has it) to the instance's local breaker, with the
+   * instance's own breaker config, and settles a probe it answers (`probe` unknown counts: a client
+   * without selectionIds reports its probes like any call).
+   */
+  noteReport(instance: InstanceRecord, event: ReportedCall & { receivedAt?: number | undefined }): void {
+    this.health.noteReport(instance.id, instance.projectId, this.configFor(instance), event, event.receivedAt ?? this.now());
+    if (event.probe !== false) this.permits.settle(instance.id);
   }
 
   /** Effective breaker config, memoised per registry record like the routing params. */

@@ -1,43 +1,72 @@
 import { Router } from 'express';
 import { ok } from '@apg/contracts';
 import type { Db, Redis } from '@apg/platform';
+import type { AggregatorHeartbeatWatch } from '../gateway/aggregator-heartbeat-watch';
 import type { BreakerCache } from '../gateway/breaker-cache';
+import type { RedisCircuit } from '../gateway/redis-circuit';
 import type { ReportProducer } from '../gateway/report-producer';
 
 export interface DependencyReport {
   postgres: { status: 'UP' | 'DOWN' };
-  redis: { status: 'UP' | 'DOWN'; breakerSnapshotAgeMs: number | null };
+  /** `circuit` OPEN: selects no longer wait for Redis and decide from in-process state. */
+  redis: { status: 'UP' | 'DOWN'; breakerSnapshotAgeMs: number | null; circuit: 'CLOSED' | 'OPEN' };
   kafka: { status: 'UP' | 'DOWN' };
+  /**
+   * The pipeline stage that turns reports into breaker verdicts, by its heartbeat: DOWN when the beat is
+   * stale or missing (selects then decide with this replica's local breakers).
+   */
+  aggregator: { status: 'UP' | 'DOWN'; heartbeatAgeMs: number | null; partitions: number | null };
 }
 
-export async function checkDependencies(deps: { db: Db; redis: Redis; breakers: BreakerCache; producer: ReportProducer }): Promise<DependencyReport> {
+export interface HealthDeps {
+  db: Db;
+  redis: Redis;
+  breakers: BreakerCache;
+  producer: ReportProducer;
+  circuit: RedisCircuit;
+  heartbeat: AggregatorHeartbeatWatch;
+}
+
+export async function checkDependencies(deps: HealthDeps): Promise<DependencyReport> {
   const within = <T>(p: Promise<T>) =>
     Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref())]).catch(() => false);
-  const [pgUp, redisUp] = await Promise.all([within(deps.db.ping()), within(deps.redis.ping())]);
+  // While the circuit is open Redis is known to be down: no ping piles up on a dead connection.
+  const [pgUp, redisUp] = await Promise.all([within(deps.db.ping()), deps.circuit.isOpen() ? false : within(deps.redis.ping())]);
+  const now = Date.now();
+  const beat = deps.heartbeat.last();
   return {
     postgres: { status: pgUp ? 'UP' : 'DOWN' },
     redis: {
       status: redisUp ? 'UP' : 'DOWN',
-      breakerSnapshotAgeMs: deps.breakers.lastRefreshAt ? Date.now() - deps.breakers.lastRefreshAt : null,
+      breakerSnapshotAgeMs: deps.breakers.lastRefreshAt ? now - deps.breakers.lastRefreshAt : null,
+      circuit: deps.circuit.state,
     },
     kafka: { status: deps.producer.isConnected() ? 'UP' : 'DOWN' },
+    aggregator: { status: deps.heartbeat.isFresh(now) ? 'UP' : 'DOWN', heartbeatAgeMs: deps.heartbeat.ageMs(now), partitions: beat?.partitions ?? null },
   };
+}
+
+/** The stages and dependencies that are down, by name (`stalled` in `/api/health`). */
+export function stalledOf(d: DependencyReport): string[] {
+  return (['postgres', 'redis', 'kafka', 'aggregator'] as const).filter((k) => d[k].status !== 'UP');
 }
 
 /**
  * `GET /api/health`: always 200 while the process serves (the compose health check and AgentX read
- * it that way), with `status` DEGRADED and each dependency's state when one is down.
+ * it that way), with `status` DEGRADED, each dependency's state and the names of what is down
+ * (`stalled`) when something is.
  */
-export function healthRoutes(deps: Parameters<typeof checkDependencies>[0] & { version: string }): Router {
+export function healthRoutes(deps: HealthDeps & { version: string }): Router {
   const router = Router();
   router.get('/', async (_req, res) => {
     const dependencies = await checkDependencies(deps);
-    const up = [dependencies.postgres, dependencies.redis, dependencies.kafka].every((d) => d.status === 'UP');
+    const stalled = stalledOf(dependencies);
     res.json(ok('服务运行正常', {
-      status: up ? 'UP' : 'DEGRADED',
+      status: stalled.length === 0 ? 'UP' : 'DEGRADED',
       service: 'API Premium Gateway',
       version: deps.version,
       timestamp: new Date().toISOString(),
+      stalled,
       dependencies,
     }));
   });

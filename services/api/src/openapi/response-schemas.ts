@@ -219,8 +219,9 @@ pin<Documents<z.infer<typeof ProtectedHealthSchema>, ProtectedHealthDto>>();
 const up = z.enum(['UP', 'DOWN']);
 export const DependencyReportSchema = z.object({
   postgres: z.object({ status: up }),
-  redis: z.object({ status: up, breakerSnapshotAgeMs: z.number().nullable() }),
+  redis: z.object({ status: up, breakerSnapshotAgeMs: z.number().nullable(), circuit: z.enum(['CLOSED', 'OPEN']).describe('OPEN: selects do not wait for Redis') }),
   kafka: z.object({ status: up }),
+  aggregator: z.object({ status: up, heartbeatAgeMs: z.number().nullable(), partitions: z.number().int().nullable() }).describe('DOWN when its heartbeat is stale or missing: selects decide with local breakers'),
 });
 pin<Documents<z.infer<typeof DependencyReportSchema>, DependencyReport>>();
 
@@ -229,6 +230,7 @@ export const HealthSchema = z.object({
   service: z.string(),
   version: z.string(),
   timestamp: isoDateTime,
+  stalled: z.array(z.string()).describe('names of the dependencies and pipeline stages that are down (e.g. aggregator)'),
   dependencies: DependencyReportSchema,
 });
 

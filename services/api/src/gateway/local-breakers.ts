@@ -1,0 +1,151 @@
+import {
+  applyReportedCall,
+  createWindow,
+  initialBreaker,
+  tickInstanceBreaker,
+  windowConfigOf,
+  windowStats,
+  type BreakerConfig,
+  type HealthRecord,
+  type InstanceBreakerState,
+  type PublishedStats,
+  type ReportedCall,
+} from '@apg/core';
+import { adoptRecord, followsRemote, verdictOf, type LocalView, type Verdict } from './breaker-verdict';
+
+interface Entry extends InstanceBreakerState {
+  projectId: string;
+  config: BreakerConfig;
+  /** `receivedAt` of the newest report applied. */
+  seenAt: number;
+  /** `updatedAt` of the last aggregator record adopted (see `adoptRecord`). */
+  adoptedAt: number;
+}
+
+export interface LocalBreakersOptions {
+  /**
+   * Most instances with local state; beyond it the least recently reported one is dropped (it then
+   * follows the aggregator's record alone). Entries exist only for registered instances this replica
+   * took reports on, and leave when idle or deleted, so this is a guard, not a working limit.
+   * @default 100000
+   */
+  maxEntries?: number;
+}
+
+/**
+ * This replica's own breakers: the core's instance-breaker step (same window, same error classes, same
+ * state machine, same per-instance config) run over the reports this replica takes, so it can decide
+ * at once — before the aggregator's verdict arrives, or while the aggregator is restarting, rebalancing
+ * or gone. `verdict` merges it with the aggregator's record (see `verdictOf`). Pure: no I/O, time passed in.
+ */
+export class LocalBreakers {
+  // Insertion order = report order (entries are re-inserted on each report): the first is the least recent.
+  private readonly entries = new Map<string, Entry>();
+  private readonly maxEntries: number;
+
+  constructor(opts: LocalBreakersOptions = {}) {
+    this.maxEntries = opts.maxEntries ?? 100_000;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Applies one report this replica took. A new entry starts from the aggregator's record when there is
+   * one (an instance opened before this replica's first report stays open); an existing one first takes
+   * over a record it should follow, then ticks (a probe result must find HALF_OPEN), then applies.
+   */
+  note(args: { instanceId: string; projectId: string; config: BreakerConfig; call: ReportedCall; receivedAt: number; remote: HealthRecord | null; aggregatorFresh: boolean; now: number }): void {
+    const { instanceId, config, now, remote } = args;
+    let e = this.entries.get(instanceId);
+    if (e) {
+      this.reconcile(e, remote, args.aggregatorFresh, now);
+      this.entries.delete(instanceId);
+    } else {
+      e = {
+        projectId: args.projectId,
+        config,
+        window: createWindow(windowConfigOf(config)),
+        breaker: initialBreaker(now),
+        cooldownUntil: null,
+        seenAt: 0,
+        adoptedAt: 0,
+      };
+      if (remote) {
+        adoptRecord(e, remote);
+        e.adoptedAt = remote.updatedAt;
+      }
+    }
+    e.config = config;
+    tickInstanceBreaker(e, now, config);
+    applyReportedCall(e, args.call, now, config);
+    e.seenAt = Math.max(e.seenAt, args.receivedAt);
+    this.entries.set(instanceId, e);
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+  }
+
+  /** The verdict to decide with (see `verdictOf`); takes over the aggregator's record when it is followed. */
+  verdict(instanceId: string, remote: HealthRecord | null, aggregatorFresh: boolean, now: number, unseen: HealthRecord): Verdict {
+    const e = this.entries.get(instanceId);
+    if (!e) return verdictOf(remote, null, aggregatorFresh, now, unseen);
+    this.reconcile(e, remote, aggregatorFresh, now);
+    return verdictOf(remote, viewOf(e, remote === null, now), aggregatorFresh, now, unseen);
+  }
+
+  has(instanceId: string): boolean {
+    return this.entries.has(instanceId);
+  }
+
+  forget(instanceIds: Iterable<string>): void {
+    for (const id of instanceIds) this.entries.delete(id);
+  }
+
+  /** `[instanceId, projectId]` of every entry (to check them against the registry after a change). */
+  *instances(): IterableIterator<[string, string]> {
+    for (const [id, e] of this.entries) yield [id, e.projectId];
+  }
+
+  /**
+   * Drops entries that carry nothing the aggregator's record would not: CLOSED (not forced, not
+   * degraded), no cool-down left, and no report for a whole window (its window is empty). Returns how
+   * many were dropped.
+   */
+  sweepIdle(now: number): number {
+    let dropped = 0;
+    for (const [id, e] of this.entries) {
+      const settled = e.breaker.state === 'CLOSED' && !e.breaker.degraded && (e.cooldownUntil === null || e.cooldownUntil <= now);
+      if (settled && now - e.seenAt > e.config.windowMs) {
+        this.entries.delete(id);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  private reconcile(e: Entry, remote: HealthRecord | null, aggregatorFresh: boolean, now: number): void {
+    if (remote === null || remote.updatedAt <= e.adoptedAt) return;
+    if (!followsRemote(remote, viewOf(e, false, now), aggregatorFresh, now)) return;
+    adoptRecord(e, remote);
+    e.adoptedAt = remote.updatedAt;
+  }
+}
+
+function viewOf(e: Entry, withStats: boolean, now: number): LocalView {
+  return { breaker: e.breaker, cooldownUntil: e.cooldownUntil, seenAt: e.seenAt, stats: withStats ? statsOf(e, now) : null };
+}
+
+function statsOf(e: Entry, now: number): PublishedStats {
+  const s = windowStats(e.window, now, windowConfigOf(e.config));
+  return {
+    calls: s.calls,
+    failures: s.failures,
+    slowCalls: s.slowCalls,
+    failureRate: s.calls > 0 ? s.failureRate : null,
+    avgLatencyMs: s.avgLatencyMs,
+    latencyEwmaMs: s.latencyEwmaMs,
+  };
+}
