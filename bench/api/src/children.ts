@@ -126,7 +126,7 @@ export function serviceEnv(env: BenchEnv, names: StackNames, extra: Record<strin
 export function spawnApi(env: BenchEnv, names: StackNames, nodeArgs: string[] = []): Promise<Child> {
   return spawnChild('api', 'services/api/dist/main.js', serviceEnv(env, names, { PORT: '0', HOST: '127.0.0.1' }), {
     nodeArgs,
-    ready: /"port":(\d+)[^\n]*"msg":"api listening"/,
+    ready: /"port":(\d+),[^\n]*"msg":"api listening"/,
   });
 }
 

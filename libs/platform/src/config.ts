@@ -36,7 +36,7 @@ export const envFragments = {
   },
   redis: {
     REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
-    REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]+$/).default('apg:'),
+    REDIS_PREFIX: z.string().regex(/^[\w.:-]+$/).default('apg:'),
   },
   kafka: {
     KAFKA_BROKERS: z

@@ -50,9 +50,9 @@ function pgClass(code: string): ErrorClass {
 }
 
 /** Redis reply prefixes of a server that is not ready or out of room: retry later. */
-const REDIS_TRANSIENT = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS|MISCONF|OOM|NOSCRIPT)\b/;
+const REDIS_TRANSIENT = /^(?:LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS|MISCONF|OOM|NOSCRIPT)\b/;
 /** Redis replies that refuse a value (an increment out of range, a NaN). */
-const REDIS_DATA = /^ERR (value is not an integer or out of range|value is not a valid float|increment or decrement would overflow|increment would produce NaN or Infinity|string exceeds maximum allowed size)/;
+const REDIS_DATA = /^ERR (?:value is not an integer or out of range|value is not a valid float|increment or decrement would overflow|increment would produce NaN or Infinity|string exceeds maximum allowed size)/;
 /** Messages of pg, pg-pool and ioredis for a lost or unobtainable connection (they carry no code). */
 const CONNECTION_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|Stream isn't writeable|Query read timeout|socket hang up|Reached the max retries per request limit/i;
 /** Kafka protocol errors about one record (never fixed by retrying it). */

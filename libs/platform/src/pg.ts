@@ -67,7 +67,7 @@ export function createDb(url: string, opts: { max?: number; io?: IoMetrics; appl
 function splitUrl(url: string): { admin: string; database: string } {
   const u = new URL(url);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  if (!/^[A-Za-z0-9_]+$/.test(database)) throw new Error(`unsupported database name "${database}"`);
+  if (!/^\w+$/.test(database)) throw new Error(`unsupported database name "${database}"`);
   u.pathname = '/postgres';
   return { admin: u.toString(), database };
 }

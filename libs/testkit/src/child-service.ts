@@ -62,7 +62,7 @@ export async function spawnApi(names: StackNames, extra: Record<string, string> 
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`api child did not listen in time:\n${svc.output()}`)), 20_000);
     const onData = () => {
-      const m = /"port":(\d+)[^\n]*"msg":"api listening"/.exec(svc.output());
+      const m = /"port":(\d+),[^\n]*"msg":"api listening"/.exec(svc.output());
       if (m) {
         clearTimeout(timer);
         svc.child.stdout?.off('data', onData);

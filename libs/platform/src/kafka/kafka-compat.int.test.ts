@@ -32,7 +32,7 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
 
 // A fresh broker creates __consumer_offsets on the first FindCoordinator, so kafkajs logs one
 // retriable "group coordinator is not available" error and retries; drop that, print the rest.
-const RETRIABLE_STARTUP = /coordinator (is not available|is loading)/i;
+const RETRIABLE_STARTUP = /coordinator (?:is not available|is loading)/i;
 const quietLogCreator: logCreator = () => ({ namespace, label, log }) => {
   const error = typeof log.error === 'string' ? log.error : '';
   if (RETRIABLE_STARTUP.test(error)) return;

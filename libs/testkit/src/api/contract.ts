@@ -104,7 +104,7 @@ export function expectProjectDto(dto: unknown): asserts dto is Record<string, un
   expect(d['createdAt']).to.match(ISO_WITH_OFFSET);
   expect(d['updatedAt']).to.match(ISO_WITH_OFFSET);
   if ('description' in d) expect(d['description']).to.be.a('string');
-  if ('apiKeyPrefix' in d) expect(d['apiKeyPrefix']).to.match(/^[A-Za-z0-9_]{3,16}$/);
+  if ('apiKeyPrefix' in d) expect(d['apiKeyPrefix']).to.match(/^\w{3,16}$/);
   expect(d['panicMode']).to.be.a('boolean');
   if ('defaultStrategy' in d) expect(d['defaultStrategy']).to.be.a('string');
 }

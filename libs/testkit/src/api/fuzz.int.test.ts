@@ -28,7 +28,7 @@ const CAPACITY_ANSWERS: Record<string, string[]> = {
   'post /api/gateway/select-instance': ['NO_HEALTHY_INSTANCE', 'FALLBACK_EXHAUSTED'],
 };
 
-const templateRegex = (template: string) => new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+').replace(/\./g, '\\.')}$`, 'i');
+const templateRegex = (template: string) => new RegExp(`^${template.replace(/\{[^{}]+\}/g, '[^/]+').replace(/\./g, '\\.')}$`, 'i');
 
 describe('api: fuzz (malformed requests on every route)', function () {
   this.timeout(60_000);
@@ -78,7 +78,7 @@ describe('api: fuzz (malformed requests on every route)', function () {
 
   /** The path with its parameters filled: fixtures (so the handler is reached), random ids for a DELETE. */
   const urlOf = (op: DocumentedOperation, rand: () => number, override: Record<string, string> = {}, method = op.method) => {
-    const path = op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
+    const path = op.path.replace(/\{([^{}]+)\}/g, (_m, name: string) => {
       if (override[name] !== undefined) return override[name];
       if (name === 'apiType') return 'MODEL';
       if (method === 'delete') return Array.from({ length: 32 }, () => Math.floor(rand() * 16).toString(16)).join('');

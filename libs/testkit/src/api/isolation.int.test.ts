@@ -250,7 +250,7 @@ describe('api: tenant isolation probes on every tenant route', function () {
   });
 
   it('a tenant key is not an admin credential and the admin token is not an API key', async () => {
-    const fill = (path: string) => path.replace(/\{apiType\}/g, 'MODEL').replace(/\{projectId\}/g, b.projectId).replace(/\{id\}/g, B.shared.id).replace(/\{[^}]+\}/g, 'x');
+    const fill = (path: string) => path.replace(/\{apiType\}/g, 'MODEL').replace(/\{projectId\}/g, b.projectId).replace(/\{id\}/g, B.shared.id).replace(/\{[^{}]+\}/g, 'x');
     const as = (client: HttpClient, op: DocumentedOperation) => client.request(op.method.toUpperCase(), `${fill(op.path)}${op.path.includes('validate') ? `?apiKey=${a.apiKey}` : ''}`, op.method === 'get' ? undefined : {});
     for (const op of adminOps) {
       for (const client of [a.http, api.http.with({ authorization: `Bearer ${a.apiKey}` }), api.http.with({ 'api-key': ADMIN_TOKEN })]) {

@@ -115,7 +115,7 @@ export function appRoutes(app: unknown): { method: string; path: string }[] {
       for (const m of r.methods ?? []) {
         if (m === '*') throw new Error(`${joined} has an .all() handler, which no document can describe`);
         if (m === 'HEAD') continue;
-        out.push({ method: m.toLowerCase(), path: joined.replace(/:([A-Za-z0-9_]+)/g, '{$1}') });
+        out.push({ method: m.toLowerCase(), path: joined.replace(/:(\w+)/g, '{$1}') });
       }
     }
   };

@@ -72,7 +72,7 @@ describe('api: OpenAPI document', function () {
         }
       }
       // Every {param} of the path is a required path parameter, and nothing else is.
-      const templated = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+      const templated = [...op.path.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1]);
       const pathParams = (op.operation.parameters ?? []).filter((p) => p.in === 'path');
       expect(pathParams.map((p) => p.name).sort(), where).to.deep.equal(templated.sort());
       for (const p of pathParams) expect(p.required, `${where} ${p.name}`).to.equal(true);
@@ -129,7 +129,7 @@ describe('api: OpenAPI document', function () {
   });
 
   it('each operation\'s security is what the app enforces', async () => {
-    const fill = (path: string) => path.replace(/\{apiType\}/g, 'MODEL').replace(/\{[^}]+\}/g, '0123456789abcdef0123456789abcdef');
+    const fill = (path: string) => path.replace(/\{apiType\}/g, 'MODEL').replace(/\{[^{}]+\}/g, '0123456789abcdef0123456789abcdef');
     for (const op of operationsOf(doc)) {
       const scheme = Object.keys(op.operation.security?.[0] ?? {})[0] ?? 'none';
       const url = fill(op.path);

@@ -17,7 +17,7 @@ function promtool(...args: string[]): string {
 
 /** Alert names declared in a rules file (`- alert: Name`). */
 function alertNames(text: string): string[] {
-  return [...text.matchAll(/^\s*- alert: (\w+)\s*$/gm)].map((m) => m[1] ?? '');
+  return [...text.matchAll(/^[ \t]*- alert: (\w+)[ \t]*$/gm)].map((m) => m[1] ?? '');
 }
 
 describe('prometheus: config and alert rules (promtool)', function () {

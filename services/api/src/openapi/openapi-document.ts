@@ -85,12 +85,12 @@ export function operationIdOf(route: Pick<RouteSpec, 'method' | 'path'>): string
     .split('/')
     .filter((s) => s && s !== 'api')
     .map((s) => (s.startsWith('{') ? `by-${s.slice(1, -1)}` : s))
-    .flatMap((s) => s.split(/[^A-Za-z0-9]+/))
+    .flatMap((s) => s.split(/[^\da-z]+/i))
     .filter(Boolean);
   return route.method + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
 }
 
-export const pathParamsOf = (path: string): string[] => [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+export const pathParamsOf = (path: string): string[] => [...path.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1]!);
 
 function parametersOf(writer: SchemaWriter, schema: z.ZodObject | undefined, location: 'path' | 'query'): Json[] {
   if (!schema) return [];
