@@ -129,6 +129,7 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
   const events = new Counter({ name: 'apg_aggregator_events_total', help: 'Events by outcome: applied, skipped (not admitted), already_applied (by offset), duplicate (by eventId), apply_error, data_error', labelNames: ['outcome'] as const, registers: [m] });
   const transitionCount = new Counter({ name: 'apg_aggregator_transitions_total', help: 'Breaker transitions', labelNames: ['to_state'] as const, registers: [m] });
   const fenced = new Counter({ name: 'apg_aggregator_fenced_writes_total', help: 'Writes refused because another member took the partition since', registers: [m] });
+  const consumerRestarts = new Counter({ name: 'apg_aggregator_consumer_restarts_total', help: 'Consumers replaced after kafkajs gave up on them (a crash it does not restart by itself)', registers: [m] });
   const restores = new Counter({ name: 'apg_aggregator_redis_restores_total', help: 'Rewrites of every held record after Redis lost data', registers: [m] });
 
   // Infrastructure errors are retried (apg_aggregator_batch_retries_total{stage}), data errors rethrown
@@ -155,6 +156,7 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
         lag.retain(assignment);
       },
       onFatal: (err) => deps.onFatal(err, 'aggregator consumer'),
+      onRestart: () => consumerRestarts.inc(),
     },
     log,
   );

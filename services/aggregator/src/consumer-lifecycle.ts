@@ -23,6 +23,8 @@ export interface ConsumerHooks {
   onAssigned(assignment: Record<string, number[]>): void;
   /** The consumer ended for good and could not be brought back: the process must exit (non-zero). */
   onFatal(err: Error): void;
+  /** A crashed consumer is being replaced by a new one (for a metric). */
+  onRestart?(): void;
 }
 
 export type CrashAction = 'ignore' | 'kafkajs-restarts' | 'restart' | 'exit';
@@ -115,6 +117,7 @@ export class ConsumerLifecycle {
       return;
     }
     this.restartsInARow++;
+    this.hooks.onRestart?.();
     const delay = backoffDelay(this.restartsInARow - 1, 500, 10_000);
     this.log.error({ err: error.message, attempt: this.restartsInARow, delay }, 'consumer crashed for good; starting a new one');
     this.restartTimer = setTimeout(() => void this.replace(c), delay);

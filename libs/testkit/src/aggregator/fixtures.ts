@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { CALL_RESULT_SCHEMA_VERSION, encodeCallResultEvent, type CallResultEvent } from '@apg/contracts';
-import type { HealthRecord } from '@apg/core';
+import type { HealthRecord, SlidingWindow } from '@apg/core';
 import { RedisKeys, type Db, type Redis } from '@apg/platform';
 import type { StackNames } from '../stack';
 import { waitFor } from '../wait-for';
@@ -77,3 +77,32 @@ export async function waitForRecord(
 
 /** Stats-based wait: the window holds exactly `calls` calls (the batch that brought them was written). */
 export const callsAre = (calls: number) => (r: HealthRecord): boolean => r.stats?.calls === calls;
+
+/** Calls counted in an instance's stored window snapshot (what a restart reloads). */
+export async function windowCalls(redis: Redis, names: StackNames, instanceId: string): Promise<number> {
+  const json = await redis.get(new RedisKeys(names.redisPrefix).window(instanceId));
+  return json ? (JSON.parse(json) as SlidingWindow).buckets.reduce((n, b) => n + b.calls, 0) : 0;
+}
+
+/** Per partition: the group's committed offset and the topic's high watermark. */
+export async function groupProgress(kafka: Kafka, names: StackNames): Promise<{ partition: number; committed: number; high: number }[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId: names.aggregatorGroup, topics: [names.topic] });
+    const highs = await admin.fetchTopicOffsets(names.topic);
+    return highs.map((h) => ({
+      partition: h.partition,
+      high: Number(h.high),
+      committed: Number(committed?.partitions.find((p) => p.partition === h.partition)?.offset ?? -1),
+    }));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until the group's committed offsets reach the high watermark on every partition. */
+export async function waitForCaughtUp(kafka: Kafka, names: StackNames, timeoutMs = 30_000): Promise<void> {
+  await waitFor('committed offsets at the high watermark', async () =>
+    (await groupProgress(kafka, names)).every((p) => p.high === 0 || p.committed === p.high), { timeoutMs, intervalMs: 200 });
+}
