@@ -2,8 +2,10 @@
 'use strict';
 // `npm start`: the whole stack on this machine without Docker. Starts the local Kafka broker unless
 // KAFKA_BROKERS already answers, migrates, then runs api, ingestor and aggregator with their logs on
-// stdout. SIGINT/SIGTERM stop everything it started, the broker included.
+// stdout, and logs `ready: ...` once all three answer 200 on /readyz (not before). SIGINT/SIGTERM stop
+// everything it started, the broker included.
 const { spawn, spawnSync } = require('node:child_process');
+const http = require('node:http');
 const { randomBytes } = require('node:crypto');
 const net = require('node:net');
 const path = require('node:path');
@@ -87,7 +89,47 @@ async function main() {
   }
   process.on('SIGINT', () => stopAll(0));
   process.on('SIGTERM', () => stopAll(0));
-  say(`api on http://127.0.0.1:${env.PORT || 8081}/api, ingestor ops :${env.INGESTOR_PORT || 8082}, aggregator ops :${env.AGGREGATOR_PORT || 8083}`);
+  await untilReady(() => stopping);
+}
+
+/** GET `url`, resolving with the status code (0 when nothing answers) within `timeoutMs`. */
+function statusOf(url, timeoutMs = 1000) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode || 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+}
+
+/**
+ * Says `ready` only once every service's /readyz answers 200 (the api: Postgres and Redis reachable;
+ * the consumers: connected and, for the aggregator, holding partitions), naming what it still waits for
+ * every 5 s meanwhile. A service that is ready once and later is not does not make it say so again:
+ * /readyz and /api/health are there for that.
+ */
+async function untilReady(stopped) {
+  const checks = [
+    ['api', `http://127.0.0.1:${env.PORT || 8081}/readyz`],
+    ['ingestor', `http://127.0.0.1:${env.INGESTOR_PORT || 8082}/readyz`],
+    ['aggregator', `http://127.0.0.1:${env.AGGREGATOR_PORT || 8083}/readyz`],
+  ];
+  let lastSaid = 0;
+  while (!stopped()) {
+    const statuses = await Promise.all(checks.map(([, url]) => statusOf(url)));
+    const waiting = checks.flatMap(([name], i) => (statuses[i] === 200 ? [] : [`${name} (${statuses[i] || 'no answer'})`]));
+    if (waiting.length === 0) {
+      say(`ready: api on http://127.0.0.1:${env.PORT || 8081}/api, ingestor ops :${env.INGESTOR_PORT || 8082}, aggregator ops :${env.AGGREGATOR_PORT || 8083} (every /readyz answers 200)`);
+      return;
+    }
+    if (Date.now() - lastSaid >= 5000) {
+      say(`not ready yet, waiting for /readyz of: ${waiting.join(', ')}`);
+      lastSaid = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 main().catch((err) => {
