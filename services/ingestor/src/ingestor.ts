@@ -265,8 +265,9 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
       consumer.on(consumer.events.GROUP_JOIN, () => tracker.newEpoch());
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         log.error({ err: payload.error.message, restart: payload.restart }, 'kafka consumer crashed');
-        // kafkajs restarts it when it can; otherwise say so on /readyz rather than idle silently.
-        if (!payload.restart) running = false;
+        // kafkajs restarts it after a retriable error. Otherwise it would idle for ever: an error thrown
+        // out of a batch (outside the retrier) or a non-retriable group error is a bug — exit, restart, resume.
+        if (!payload.restart && !stopping) onBug(payload.error, 'kafka consumer');
       });
       await consumer.connect();
       await consumer.subscribe({ topic: options.topic, fromBeginning: true });
