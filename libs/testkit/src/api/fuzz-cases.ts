@@ -55,14 +55,14 @@ function sample(doc: OpenApiDoc, schema: JsonSchema | undefined, rand: () => num
 }
 
 /** An object with its required fields filled (fixture values win). */
-function baseline(doc: OpenApiDoc, schema: JsonSchema | undefined, rand: () => number, fields: Record<string, string>, depth = 0): Record<string, unknown> {
+export function baseline(doc: OpenApiDoc, schema: JsonSchema | undefined, rand: () => number, fields: Record<string, string>, depth = 0): Record<string, unknown> {
   const s = deref(doc, schema);
   const out: Record<string, unknown> = {};
   for (const name of s?.required ?? []) out[name] = fields[name] ?? sample(doc, s?.properties?.[name], rand, depth);
   return out;
 }
 
-const typeOf = (doc: OpenApiDoc, schema: JsonSchema | undefined): string[] => {
+export const typeOf = (doc: OpenApiDoc, schema: JsonSchema | undefined): string[] => {
   const s = deref(doc, schema);
   if (!s) return [];
   if (s.anyOf) return s.anyOf.flatMap((b) => typeOf(doc, b));
