@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import type { Message } from 'kafkajs';
+import type { Kafka, Logger } from '@apg/platform';
 import { CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts';
-import { flushReports, partitionOfKey, type PendingReport } from './report-producer';
+import { HttpError } from '../http/http-error';
+import { ReportProducer, flushReports, partitionOfKey, type PendingReport } from './report-producer';
 
 const event = (instanceId: string, n = 0): CallResultEvent => ({
   eventId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
@@ -108,5 +110,69 @@ describe('report producer flush', () => {
     expect(counts.every((c) => c > 50)).to.equal(true);
     expect(partitionOfKey('abc', 6)).to.equal(partitionOfKey('abc', 6));
     expect(partitionOfKey('abc', 1)).to.equal(0);
+  });
+});
+
+describe('ReportProducer queue', () => {
+  /** A kafkajs stand-in whose sends wait until the test releases them; records what each send carried. */
+  function fakeKafka() {
+    const sends: { keys: string[]; release: () => void }[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let options: Record<string, unknown> = {};
+    const producer = {
+      on: () => undefined,
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      send: async ({ messages }: { messages: Message[] }) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise<void>((release) => sends.push({ keys: messages.map((m) => m.key as string), release }));
+        inFlight--;
+      },
+    };
+    const kafka = { producer: (o: Record<string, unknown>) => ((options = o), producer) } as unknown as Kafka;
+    return { kafka, sends, maxInFlight: () => maxInFlight, options: () => options };
+  }
+  const log = { warn: () => undefined, error: () => undefined } as unknown as Logger;
+  const tick = () => new Promise((r) => setImmediate(r));
+
+  it('is an idempotent producer with one request in flight', () => {
+    const k = fakeKafka();
+    new ReportProducer(k.kafka, 't', log, { timeoutMs: 1000 });
+    expect(k.options()).to.include({ idempotent: true, maxInFlightRequests: 1 });
+  });
+
+  it('one flush at a time: reports that arrive meanwhile go out together in the next one', async () => {
+    const k = fakeKafka();
+    const p = new ReportProducer(k.kafka, 't', log, { timeoutMs: 5000 });
+    await p.connect();
+    const first = p.send([event('a1')]);
+    await tick();
+    const later = [p.send([event('b1')]), p.send([event('c1')])];
+    await tick();
+    expect(k.sends.map((s) => s.keys)).to.deep.equal([['a1']]);
+    k.sends[0]!.release();
+    await first;
+    await tick();
+    expect(k.sends.map((s) => s.keys)).to.deep.equal([['a1'], ['b1', 'c1']]);
+    k.sends[1]!.release();
+    await Promise.all(later);
+    expect(k.maxInFlight()).to.equal(1);
+  });
+
+  it('a report whose caller already got the 503 is not sent afterwards', async () => {
+    const k = fakeKafka();
+    const p = new ReportProducer(k.kafka, 't', log, { timeoutMs: 30 });
+    await p.connect();
+    const stuck = p.send([event('a1')]).catch((e: unknown) => e);
+    await tick();
+    const late = p.send([event('b1')]).catch((e: unknown) => e);
+    expect(await late).to.be.instanceOf(HttpError).and.include({ errorCode: 'DEPENDENCY_UNAVAILABLE' });
+    expect(await stuck).to.be.instanceOf(HttpError);
+    k.sends[0]!.release();
+    await tick();
+    await tick();
+    expect(k.sends.map((s) => s.keys)).to.deep.equal([['a1']]);
   });
 });
