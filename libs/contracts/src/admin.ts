@@ -41,6 +41,8 @@ export interface ProjectDto {
   /** Routing settings (additive): the strategy used when a select names none, and Envoy-style panic mode. */
   defaultStrategy?: string;
   panicMode: boolean;
+  /** Quota overrides set by an admin (additive; absent = the configured defaults apply). */
+  quotaOverrides?: Record<string, number>;
   createdAt: string;
   updatedAt: string;
 }
@@ -52,6 +54,33 @@ export const ProjectSettingsRequestSchema = z
     panicMode: z.boolean().optional(),
   })
   .refine((b) => b.defaultStrategy !== undefined || b.panicMode !== undefined, { message: 'send defaultStrategy and/or panicMode' });
+
+/**
+ * Per-project quota overrides (stored on the project, `projects.quota_overrides`, and sent by
+ * `PUT /api/admin/projects/{id}/quotas`). A missing field means "the configured default"; in a request,
+ * `null` removes the override. The same schema decodes the stored value, so a bad row reads as defaults.
+ */
+const quota = (max: number, min = 1) => z.number().int().min(min).max(max).nullable().optional();
+export const ProjectQuotaOverridesSchema = z
+  .object({
+    /** Instances registered in the project (all types and statuses). */
+    maxInstances: quota(1_000_000),
+    /** Bytes of an instance's `metadata` JSON, and separately of its `routingParams` JSON. */
+    maxJsonBytes: quota(1_048_576),
+    /** Items of one `POST`/`DELETE /api/instances/batch`. */
+    maxBatchItems: quota(100_000),
+    /** Selects per second across all replicas; 0 = unlimited. */
+    selectsPerSecond: quota(1_000_000, 0),
+    /** Live affinity bindings; the least recently used are dropped beyond it. */
+    maxAffinityBindings: quota(10_000_000),
+    /** Open (unreported, unexpired) decision leases; selects beyond it are answered without a lease. */
+    maxOpenLeases: quota(10_000_000),
+  })
+  .strict();
+export type ProjectQuotaOverrides = z.infer<typeof ProjectQuotaOverridesSchema>;
+
+/** `PUT /api/admin/projects/{id}/quotas`: at least one field. */
+export const ProjectQuotasRequestSchema = ProjectQuotaOverridesSchema.refine((b) => Object.keys(b).length > 0, { message: 'send at least one quota field' });
 
 export interface ProjectSimpleDto {
   id: string;

@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   CONFLICT: 409,
   AFFINITY_UNAVAILABLE: 409,
   PAYLOAD_TOO_LARGE: 413,
+  /** A per-project quota (instances, JSON size, batch items) would be exceeded; see README "Quotas". */
+  QUOTA_EXCEEDED: 422,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   NO_AVAILABLE_INSTANCE: 404,

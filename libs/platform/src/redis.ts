@@ -72,16 +72,40 @@ export class RedisKeys {
   /**
    * Affinity binding (value: instance id), scoped by project, apiType and apiIdentifier so one session
    * key used for two APIs (AgentX's chat and title generation) never collides. The caller-supplied parts
-   * are hashed: bounded key length, no delimiter injection. Sliding TTL (set on every use).
+   * are hashed: bounded key length, no delimiter injection. Sliding TTL (set on every use). Count: at
+   * most the project's `maxAffinityBindings`, enforced through `affinityIndex()`.
    */
   affinity(projectId: string, apiType: string, apiIdentifier: string, affinityType: string, affinityKey: string): string {
     const h = createHash('sha1').update(`${apiIdentifier}\u0000${affinityType}\u0000${affinityKey}`).digest('hex');
     return `${this.prefix}aff:${projectId}:${apiType}:${h}`;
   }
 
-  /** Selections made with one API key in one second (per-key select rate limit); TTL 2 s. */
-  selectRate(keyId: string, second: number): string {
-    return `${this.prefix}rl:${keyId}:${second}`;
+  /**
+   * Sorted set of a project's affinity binding keys (`affinity()`), scored by when each expires; kept in
+   * step with every bind and slide, so its size is the number of live bindings and the lowest scores
+   * are the least recently used. Binding beyond the project's cap drops those. TTL = the affinity TTL,
+   * refreshed with every bind or slide, so the index outlives each binding it counts.
+   */
+  affinityIndex(projectId: string): string {
+    return `${this.prefix}aff-idx:${projectId}`;
+  }
+
+  /**
+   * Selections made for one project in one second (the project's select quota; a key unlocks exactly
+   * one project, so this is the per-key limit too); TTL 2 s. Count: 2 per selecting project.
+   */
+  selectRate(projectId: string, second: number): string {
+    return `${this.prefix}rl:${projectId}:${second}`;
+  }
+
+  /**
+   * Number of open leases of a project (in `leases()`), kept by the lease scripts: incremented with each
+   * lease, decremented when one is settled or swept. Bounds the project's share of the two lease keys
+   * (`maxOpenLeases`). TTL twice the lease TTL, refreshed with each lease: once nothing was leased for that
+   * long every lease it counted has expired, so a counter that drifted cannot outlive its leases.
+   */
+  openLeases(projectId: string): string {
+    return `${this.prefix}lease-count:${projectId}`;
   }
 
   /** Open leases of an instance (load for SMART); TTL refreshed on every change to twice the lease TTL. */
@@ -102,7 +126,7 @@ export class RedisKeys {
   /**
    * Open decision leases: hash selectionId → `instanceId|projectId|probe|at|expiresAt`. No TTL: a
    * field leaves when its lease is settled by a report or swept on expiry, together with its
-   * entry in `leaseExpiries()`.
+   * entry in `leaseExpiries()`. Count: at most `maxOpenLeases` per project (`openLeases()`).
    */
   leases(): string {
     return `${this.prefix}leases`;

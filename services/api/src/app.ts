@@ -28,6 +28,9 @@ import { errorMiddleware, notFoundHandler } from './http/error-middleware';
 import { jsonBodyGuard } from './http/json-body-guard';
 import { methodNotAllowed, requireJsonBody } from './http/request-guards';
 import { tenantAuth } from './http/tenant-auth';
+import { anonymousThrottle, chargeClient } from './http/anonymous-throttle';
+import { ClientThrottle, DEFAULT_CLIENT_THROTTLE, type ClientThrottleOptions } from './quotas/client-throttle';
+import { DEFAULT_QUOTAS, type ProjectQuotas, type QuotaPolicy } from './quotas/project-quotas';
 import { cors, securityHeaders } from './http/web-defaults';
 import { adminInstanceRoutes } from './instances/admin-instance-routes';
 import { AdminInstanceStore } from './instances/admin-instance-store';
@@ -65,10 +68,14 @@ export interface ApiOptions {
   leaseTtlMs: number;
   leaseSweepMs: number;
   affinityTtlMs: number;
-  /** Selections per API key per second (all replicas together); 0 = unlimited. */
+  /** Selections per API key per second (all replicas together); 0 = unlimited. Capped by the project quota too. */
   selectRateLimit: number;
   /** Days raw call results are kept (the ingestor's RETENTION_DAYS): a report of an older call is a 400. */
   retentionDays: number;
+  /** Per-project quota defaults (README "Quotas"). @default DEFAULT_QUOTAS */
+  quotas?: ProjectQuotas;
+  /** Budget of each client address on the anonymous routes. @default DEFAULT_CLIENT_THROTTLE */
+  anonymousThrottle?: ClientThrottleOptions;
   seedApiKey?: string;
   version: string;
   /** The circuit around Redis (timeout per call, failures that open it, background probe period). */
@@ -125,7 +132,6 @@ export function createApi(deps: ApiDeps): ApiService {
     defaultStrategy: options.defaultStrategy,
     leaseTtlMs: options.leaseTtlMs,
     affinityTtlMs: options.affinityTtlMs,
-    selectRateLimit: options.selectRateLimit,
   }, (err) => log.warn({ err: err.message }, 'decision not recorded (lease, in-flight, rpm, affinity)'));
   const sweeper = new LeaseSweeper(routingState, registry, producer, log.child({ component: 'leases' }), {
     intervalMs: options.leaseSweepMs, leaseTtlMs: options.leaseTtlMs, batch: 500,
@@ -148,23 +154,30 @@ export function createApi(deps: ApiDeps): ApiService {
   app.use(express.json({ limit: options.bodyLimit, type: ['application/json', 'application/*+json'] }));
   app.use(jsonBodyGuard());
 
+  const quotaPolicy: QuotaPolicy = { defaults: options.quotas ?? { ...DEFAULT_QUOTAS }, perKeySelectCap: options.selectRateLimit };
+  const throttle = new ClientThrottle(options.anonymousThrottle ?? { ...DEFAULT_CLIENT_THROTTLE });
+  const anonymous = anonymousThrottle(throttle);
+  // A key the cache cannot answer costs a database query: such misses (random keys, mostly) are charged
+  // to the client's anonymous budget, so guessing keys cannot flood Postgres; known keys never pay.
+  const withKey = tenantAuth(keyCache, { quotas: quotaPolicy, onMiss: (req) => chargeClient(throttle, req) });
+
   const api = Router();
   const mount = (path: string, router: Router, ...guards: express.RequestHandler[]) => {
     api.use(path, ...guards, router, methodNotAllowed(router));
   };
   // Before '/health', which would otherwise take this path unauthenticated.
-  mount('/health/protected', protectedHealthRoutes(), tenantAuth(keyCache));
-  mount('/health', healthRoutes({ db, redis, breakers, producer, circuit, heartbeat, version: options.version }));
-  mount('/projects', projectRoutes({ projects }));
-  mount('/gateway', gatewayRoutes({ selection, registry, producer, state: routingState, log, leaseTtlMs: options.leaseTtlMs, retentionMs: options.retentionDays * 86_400_000 }), tenantAuth(keyCache));
-  mount('/instances', instanceRoutes({ instances: instanceStore, notifier, breakerStates }), tenantAuth(keyCache));
+  mount('/health/protected', protectedHealthRoutes(), withKey);
+  mount('/health', healthRoutes({ db, redis, breakers, producer, circuit, heartbeat, version: options.version }), anonymous);
+  mount('/projects', projectRoutes({ projects }), anonymous);
+  mount('/gateway', gatewayRoutes({ selection, registry, producer, state: routingState, log, leaseTtlMs: options.leaseTtlMs, retentionMs: options.retentionDays * 86_400_000 }), withKey);
+  mount('/instances', instanceRoutes({ instances: instanceStore, notifier, breakerStates }), withKey);
   mount('/admin/apikeys', apiKeyRoutes({ keys: keyStore, notifier }), adminAuth(options.adminToken));
   mount('/admin/projects', adminProjectRoutes({ projects: projectStore, admin: projectAdmin }), adminAuth(options.adminToken));
   mount('/admin/instances', breakerAdminRoutes({ instances: adminInstanceStore, breakers: breakerAdmin }), adminAuth(options.adminToken));
   mount('/admin/instances', adminInstanceRoutes({ instances: adminInstanceStore }), adminAuth(options.adminToken));
   mount('/admin/monitoring', monitoringRoutes({ monitoring }), adminAuth(options.adminToken));
   mount('/admin/observation', observationRoutes({ monitoring }), adminAuth(options.adminToken));
-  mount('/openapi.json', openapiRoutes({ version: options.version, bodyLimit: options.bodyLimit }));
+  mount('/openapi.json', openapiRoutes({ version: options.version, bodyLimit: options.bodyLimit }), anonymous);
   app.use('/api', api);
 
   const ops = Router();

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { STRATEGY_NAMES, type StrategyName } from '@apg/core';
 import { envFragments, parseEnv } from '@apg/platform';
+import { DEFAULT_CLIENT_THROTTLE } from './quotas/client-throttle';
+import { DEFAULT_QUOTAS, type ProjectQuotas } from './quotas/project-quotas';
 
 export const ApiEnvSchema = z.object({
   ...envFragments.database,
@@ -23,6 +25,17 @@ export const ApiEnvSchema = z.object({
   LEASE_SWEEP_MS: z.coerce.number().int().min(50).default(1000),
   AFFINITY_TTL_MS: z.coerce.number().int().min(1000).default(30 * 60_000),
   SELECT_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(0),
+  // Per-project quotas (README "Quotas"); an admin overrides them per project (PUT /api/admin/projects/{id}/quotas).
+  QUOTA_MAX_INSTANCES: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_QUOTAS.maxInstances),
+  QUOTA_MAX_JSON_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(DEFAULT_QUOTAS.maxJsonBytes),
+  QUOTA_MAX_BATCH_ITEMS: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_QUOTAS.maxBatchItems),
+  QUOTA_SELECTS_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_QUOTAS.selectsPerSecond),
+  QUOTA_MAX_AFFINITY_BINDINGS: z.coerce.number().int().min(1).max(10_000_000).default(DEFAULT_QUOTAS.maxAffinityBindings),
+  QUOTA_MAX_OPEN_LEASES: z.coerce.number().int().min(1).max(10_000_000).default(DEFAULT_QUOTAS.maxOpenLeases),
+  // Anonymous routes, per client address (IPv6 per /64) and api replica.
+  ANON_RATE_PER_SECOND: z.coerce.number().positive().max(100_000).default(DEFAULT_CLIENT_THROTTLE.ratePerSecond),
+  ANON_BURST: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_CLIENT_THROTTLE.burst),
+  ANON_MAX_CLIENTS: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_CLIENT_THROTTLE.maxClients),
   SMART_EXPLORATION_RATIO: z.coerce.number().min(0).max(1).optional(),
   /** Days raw call results are kept (the ingestor's RETENTION_DAYS): reports of older calls are refused. */
   RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
@@ -35,3 +48,15 @@ export const ApiEnvSchema = z.object({
 export type ApiEnv = z.infer<typeof ApiEnvSchema>;
 
 export const parseApiEnv = (env: NodeJS.ProcessEnv): ApiEnv => parseEnv(ApiEnvSchema, env);
+
+/** The QUOTA_* variables as the api's quota defaults. */
+export function quotasFromEnv(e: ApiEnv): ProjectQuotas {
+  return {
+    maxInstances: e.QUOTA_MAX_INSTANCES,
+    maxJsonBytes: e.QUOTA_MAX_JSON_BYTES,
+    maxBatchItems: e.QUOTA_MAX_BATCH_ITEMS,
+    selectsPerSecond: e.QUOTA_SELECTS_PER_SECOND,
+    maxAffinityBindings: e.QUOTA_MAX_AFFINITY_BINDINGS,
+    maxOpenLeases: e.QUOTA_MAX_OPEN_LEASES,
+  };
+}

@@ -3,7 +3,7 @@
 import { breakerDefaultsFromEnv, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, createRedis, runMain } from '@apg/platform';
 import { DEFAULT_SMART_CONFIG, resolveSmartConfig } from '@apg/core';
 import { createApi } from './app';
-import { parseApiEnv } from './config';
+import { parseApiEnv, quotasFromEnv } from './config';
 
 runMain('api', async () => {
   const env = parseApiEnv(process.env);
@@ -39,6 +39,8 @@ runMain('api', async () => {
       selectRateLimit: env.SELECT_RATE_LIMIT_PER_SECOND,
       retentionDays: env.RETENTION_DAYS,
       redisCircuit: { timeoutMs: env.REDIS_TIMEOUT_MS, failureThreshold: env.REDIS_CIRCUIT_FAILURES, probeIntervalMs: env.REDIS_CIRCUIT_PROBE_MS },
+      quotas: quotasFromEnv(env),
+      anonymousThrottle: { ratePerSecond: env.ANON_RATE_PER_SECOND, burst: env.ANON_BURST, maxClients: env.ANON_MAX_CLIENTS },
       ...(env.SEED_API_KEY ? { seedApiKey: env.SEED_API_KEY } : {}),
       version: process.env['npm_package_version'] ?? '0.1.0',
     },

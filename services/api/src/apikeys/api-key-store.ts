@@ -22,6 +22,8 @@ export interface KeyAuthRecord {
   /** The project's routing settings, cached with the key so a select needs no extra look-up. */
   defaultStrategy: string | null;
   panicMode: boolean;
+  /** The project's stored quota overrides, undecoded (`projects.quota_overrides`; null without a project). */
+  quotaOverrides: unknown;
 }
 
 interface ApiKeyRow {
@@ -84,9 +86,9 @@ export class ApiKeyStore {
   }
 
   async findAuthByHash(keyHash: string, on?: Queryable): Promise<KeyAuthRecord | null> {
-    const { rows } = await this.db.query<{ id: string; status: ApiKeyStatus; expires_at: Date | null; project_id: string | null; project_status: ProjectStatus | null; default_strategy: string | null; panic_mode: boolean | null }>(
+    const { rows } = await this.db.query<{ id: string; status: ApiKeyStatus; expires_at: Date | null; project_id: string | null; project_status: ProjectStatus | null; default_strategy: string | null; panic_mode: boolean | null; quota_overrides: unknown }>(
       'apikey.auth_by_hash',
-      `SELECT k.id, k.status, k.expires_at, p.id AS project_id, p.status AS project_status, p.default_strategy, p.panic_mode
+      `SELECT k.id, k.status, k.expires_at, p.id AS project_id, p.status AS project_status, p.default_strategy, p.panic_mode, p.quota_overrides
          FROM api_keys k LEFT JOIN projects p ON p.api_key_id = k.id
         WHERE k.key_hash = $1`,
       [keyHash],
@@ -94,7 +96,7 @@ export class ApiKeyStore {
     );
     const r = rows[0];
     return r
-      ? { keyId: r.id, status: r.status, expiresAt: r.expires_at, projectId: r.project_id, projectStatus: r.project_status, defaultStrategy: r.default_strategy, panicMode: r.panic_mode === true }
+      ? { keyId: r.id, status: r.status, expiresAt: r.expires_at, projectId: r.project_id, projectStatus: r.project_status, defaultStrategy: r.default_strategy, panicMode: r.panic_mode === true, quotaOverrides: r.quota_overrides }
       : null;
   }
 

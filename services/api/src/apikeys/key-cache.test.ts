@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { KeyAuthRecord } from './api-key-store';
 import { KeyCache } from './key-cache';
 
-const record: KeyAuthRecord = { keyId: 'k', status: 'ACTIVE', expiresAt: null, projectId: 'p', projectStatus: 'ACTIVE', defaultStrategy: null, panicMode: false };
+const record: KeyAuthRecord = { keyId: 'k', status: 'ACTIVE', expiresAt: null, projectId: 'p', projectStatus: 'ACTIVE', defaultStrategy: null, panicMode: false, quotaOverrides: {} };
 
 describe('KeyCache', () => {
   const setup = () => {
@@ -50,5 +50,29 @@ describe('KeyCache', () => {
     s.set({ ...record, status: 'REVOKED' });
     s.cache.clear();
     expect((await s.cache.get('h'))?.status).to.equal('REVOKED');
+  });
+
+  it('stays bounded under a flood of unknown keys and keeps the key in use warm (LRU, not a wholesale clear)', async () => {
+    const s = setup();
+    s.set(record);
+    await s.cache.get('real');
+    s.set(null);
+    for (let i = 0; i < 1000; i++) {
+      await s.cache.get(`junk-${i}`);
+      // The tenant's key is used between junk requests, as real traffic would: it must never be reloaded.
+      if (i % 5 === 0) await s.cache.get('real');
+    }
+    expect(s.cache.size).to.equal(10);
+    expect(s.loads()).to.equal(1 + 1000);
+    expect(s.cache.has('real')).to.equal(true);
+  });
+
+  it('has() tells whether a get would query: fresh entries only', async () => {
+    const s = setup();
+    expect(s.cache.has('h')).to.equal(false);
+    await s.cache.get('h');
+    expect(s.cache.has('h')).to.equal(true);
+    s.tick(1000);
+    expect(s.cache.has('h')).to.equal(false);
   });
 });

@@ -1,3 +1,4 @@
+import { LruMap } from '../cache/lru-map';
 import type { KeyAuthRecord } from './api-key-store';
 
 interface Entry {
@@ -10,9 +11,13 @@ interface Entry {
  * hot path. Every change to keys or projects clears it on all replicas (Redis pub/sub); the TTL bounds
  * staleness should a notification be lost. Unknown keys are cached too (briefly) so a client hammering
  * with a bad key cannot hammer Postgres.
+ *
+ * Bounded by `maxEntries` as an LRU: a flood of random keys (each a negative entry) pushes out the
+ * least recently used entries only, so the keys real tenants use every second stay warm. (It used to be
+ * cleared wholesale when full, which made such a flood cost every tenant a database round trip.)
  */
 export class KeyCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: LruMap<string, Entry>;
   private readonly inflight = new Map<string, Promise<KeyAuthRecord | null>>();
   /** Bumped by every invalidation, so a load that started before it is never cached. */
   private generation = 0;
@@ -20,12 +25,31 @@ export class KeyCache {
   constructor(
     private readonly load: (keyHash: string) => Promise<KeyAuthRecord | null>,
     private readonly opts: { ttlMs: number; negativeTtlMs: number; maxEntries: number; now?: () => number },
-  ) {}
+  ) {
+    this.entries = new LruMap(opts.maxEntries);
+  }
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  private fresh(hit: Entry | undefined, now: number): hit is Entry {
+    return hit !== undefined && now - hit.loadedAt < (hit.value ? this.opts.ttlMs : this.opts.negativeTtlMs);
+  }
+
+  /** True when `get` would answer without a database query (a fresh entry, positive or negative). */
+  has(keyHash: string): boolean {
+    return this.fresh(this.entries.peek(keyHash), this.now());
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
 
   async get(keyHash: string): Promise<KeyAuthRecord | null> {
-    const now = (this.opts.now ?? Date.now)();
+    const now = this.now();
     const hit = this.entries.get(keyHash);
-    if (hit && now - hit.loadedAt < (hit.value ? this.opts.ttlMs : this.opts.negativeTtlMs)) return hit.value;
+    if (this.fresh(hit, now)) return hit.value;
     // Coalesce concurrent misses for one key into one query.
     let pending = this.inflight.get(keyHash);
     if (!pending) {
@@ -39,7 +63,6 @@ export class KeyCache {
     const value = await pending;
     // A change announced while the query ran may not be in its result: answer it, but do not cache it.
     if (generation !== this.generation) return value;
-    if (this.entries.size >= this.opts.maxEntries) this.entries.clear();
     this.entries.set(keyHash, { value, loadedAt: now });
     return value;
   }

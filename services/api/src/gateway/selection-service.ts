@@ -24,6 +24,7 @@ import { toInstanceDto } from '../instances/instance-dto';
 import type { BreakerVerdicts } from './breaker-verdicts';
 import type { ProbePermits } from './probe-permits';
 import { RedisUnavailableError } from './redis-circuit';
+import type { ProjectQuotas } from '../quotas/project-quotas';
 import type { RoutingState, SelectContext } from './routing-state';
 
 export interface SelectionOptions {
@@ -32,16 +33,15 @@ export interface SelectionOptions {
   defaultStrategy: StrategyName;
   leaseTtlMs: number;
   affinityTtlMs: number;
-  /** Selections per API key per second; 0 = unlimited. */
-  selectRateLimit: number;
 }
 
-/** Who is selecting: the project (and its settings) and the key, from authentication. */
+/** Who is selecting: the project (and its settings and quotas) and the key, from authentication. */
 export interface Selector {
   projectId: string;
   keyId: string;
   defaultStrategy: StrategyName | null;
   panicMode: boolean;
+  quotas: Pick<ProjectQuotas, 'selectsPerSecond' | 'maxOpenLeases' | 'maxAffinityBindings'>;
 }
 
 interface Decision {
@@ -90,15 +90,16 @@ export class SelectionService {
       ? this.keys.affinity(who.projectId, req.apiType, req.apiIdentifier, req.affinityType, req.affinityKey)
       : null;
     const ctx = await this.selectContextOrDegraded({
-      keyId: who.keyId,
+      projectId: who.projectId,
       affinityKey,
       affinityTtlMs: this.options.affinityTtlMs,
       // Only what the decision reads: load for SMART, rpm/tpm for instances that have such limits.
       counters: all.map((i) => ({ id: i.id, inflight: strategy === 'SMART', rpm: params.get(i.id)!.rpm !== null, tpm: params.get(i.id)!.tpm !== null })),
       now,
     });
-    if (this.options.selectRateLimit > 0 && ctx.rate > this.options.selectRateLimit) {
-      throw new HttpError('RATE_LIMITED', `select rate limit of ${this.options.selectRateLimit}/s exceeded for this API key`, undefined, { 'Retry-After': '1' });
+    const rateLimit = who.quotas.selectsPerSecond;
+    if (rateLimit > 0 && ctx.rate > rateLimit) {
+      throw new HttpError('RATE_LIMITED', `select rate limit of ${rateLimit}/s exceeded for this project`, undefined, { 'Retry-After': '1' });
     }
 
     const candidates = perIdentifier.map((list) => list.map((inst) => this.toCandidate(inst, params.get(inst.id)!, ctx, now)));
@@ -145,6 +146,8 @@ export class SelectionService {
         affinityKey,
         bind: affinityKey !== null && ctx.boundInstanceId !== decision.instance.id,
         affinityTtlMs: this.options.affinityTtlMs,
+        maxOpenLeases: who.quotas.maxOpenLeases,
+        maxAffinityBindings: who.quotas.maxAffinityBindings,
       })
       .catch((err: Error) => this.backgroundError(err));
     const data: SelectedInstanceDto & { panic?: boolean; explain?: unknown } = {

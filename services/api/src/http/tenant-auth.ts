@@ -1,7 +1,9 @@
 import type { RequestHandler, Request, Response } from 'express';
 import { isStrategyName, type StrategyName } from '@apg/core';
 import { hashApiKey } from '../apikeys/api-key';
+import type { KeyAuthRecord } from '../apikeys/api-key-store';
 import type { KeyCache } from '../apikeys/key-cache';
+import { decodeQuotaOverrides, resolveQuotas, type ProjectQuotas, type QuotaPolicy } from '../quotas/project-quotas';
 import { HttpError } from './http-error';
 
 /** The tenant a request acts for. The project id always comes from the key, never from the body. */
@@ -10,6 +12,8 @@ export interface Tenant {
   keyId: string;
   defaultStrategy: StrategyName | null;
   panicMode: boolean;
+  /** What this project may cost (defaults merged with its overrides). */
+  quotas: ProjectQuotas;
 }
 
 /** api-key header, then `apiKey` query parameter, then `Authorization: Bearer` (the seed's order). */
@@ -30,12 +34,22 @@ export function tenantOf(res: Response): Tenant {
 }
 
 /** Checks key status, expiry and project status from the in-process cache: no DB round trip when warm. */
-export function tenantAuth(keys: KeyCache, now: () => number = Date.now): RequestHandler {
+export function tenantAuth(keys: KeyCache, opts: { quotas: QuotaPolicy; onMiss?: (req: Request) => void; now?: () => number }): RequestHandler {
+  const now = opts.now ?? Date.now;
+  // Resolved once per cached auth record (records are replaced, never mutated, when they change).
+  const resolved = new WeakMap<KeyAuthRecord, ProjectQuotas>();
+  const quotasOf = (auth: KeyAuthRecord) => {
+    let q = resolved.get(auth);
+    if (!q) resolved.set(auth, (q = resolveQuotas(opts.quotas, decodeQuotaOverrides(auth.quotaOverrides))));
+    return q;
+  };
   return async (req, res, next) => {
     if (req.method === 'OPTIONS') return next();
     const key = extractApiKey(req);
     if (!key) throw new HttpError('UNAUTHORIZED', 'missing API key: send it in the api-key header');
-    const auth = await keys.get(hashApiKey(key));
+    const hash = hashApiKey(key);
+    if (opts.onMiss && !keys.has(hash)) opts.onMiss(req);
+    const auth = await keys.get(hash);
     if (!auth || auth.status === 'REVOKED' || auth.status === 'EXPIRED' || (auth.expiresAt && auth.expiresAt.getTime() <= now())) {
       throw new HttpError('UNAUTHORIZED', 'invalid API key');
     }
@@ -46,6 +60,7 @@ export function tenantAuth(keys: KeyCache, now: () => number = Date.now): Reques
       keyId: auth.keyId,
       defaultStrategy: isStrategyName(auth.defaultStrategy) ? auth.defaultStrategy : null,
       panicMode: auth.panicMode,
+      quotas: quotasOf(auth),
     } satisfies Tenant;
     next();
   };

@@ -13,6 +13,7 @@ import { newId } from '@apg/platform';
 import type { BreakerStateStore } from '../gateway/breaker-state-store';
 import { HttpError, notFound, parseOr400 } from '../http/http-error';
 import { tenantOf } from '../http/tenant-auth';
+import { checkBatchItems, checkJsonSize, quotaExceeded, type ProjectQuotas } from '../quotas/project-quotas';
 import type { Notifier } from '../notifier';
 import { toInstanceDto } from './instance-dto';
 import type { InstanceInput, InstancePatch, InstanceStore } from './instance-store';
@@ -32,6 +33,21 @@ const toInput = (projectId: string, r: InstanceCreateRequest): InstanceInput => 
 const pathOf = (req: Request) => parseOr400(InstancePathSchema, req.params);
 const missing = (p: { apiType: string; businessId: string }) => notFound(`instance ${p.apiType}/${p.businessId}`);
 
+/** Size quotas of one instance's JSON fields (`at` prefixes the field name inside a batch). */
+function checkSizes(item: { routingParams?: unknown; metadata?: unknown }, quotas: ProjectQuotas, at = ''): void {
+  checkJsonSize(`${at}metadata`, item.metadata, quotas.maxJsonBytes);
+  checkJsonSize(`${at}routingParams`, item.routingParams, quotas.maxJsonBytes);
+}
+
+/** Registers within the project's instance quota, or answers QUOTA_EXCEEDED naming the figures. */
+async function registerWithinQuota(instances: InstanceStore, items: InstanceInput[], quotas: ProjectQuotas) {
+  const result = await instances.upsertManyWithinQuota(items, quotas.maxInstances);
+  if (!result.ok) {
+    throw quotaExceeded('instances', `this project may hold at most ${quotas.maxInstances} instances; it has ${result.current} and this request adds ${result.adding}`);
+  }
+  return result.results;
+}
+
 const STATUS_ACTIONS: { action: string; status: InstanceStatus; message: string }[] = [
   { action: 'activate', status: 'ACTIVE', message: 'API实例激活成功' },
   { action: 'deactivate', status: 'INACTIVE', message: 'API实例停用成功' },
@@ -49,16 +65,19 @@ export function instanceRoutes(deps: { instances: InstanceStore; notifier: Notif
 
   router.post('/', async (req, res) => {
     const body = parseOr400(InstanceCreateRequestSchema, req.body);
-    const { projectId } = tenantOf(res);
-    const [result] = await deps.instances.upsertMany([toInput(projectId, body)]);
+    const { projectId, quotas } = tenantOf(res);
+    checkSizes(body, quotas);
+    const [result] = await registerWithinQuota(deps.instances, [toInput(projectId, body)], quotas);
     await changed(projectId);
     res.json(ok(result!.created ? 'API实例创建成功' : 'API实例已存在', toInstanceDto(result!.record)));
   });
 
   router.post('/batch', async (req, res) => {
+    const { projectId, quotas } = tenantOf(res);
+    checkBatchItems((req.body as { instances?: unknown } | undefined)?.instances, quotas.maxBatchItems);
     const body = parseOr400(InstanceBatchCreateRequestSchema, req.body);
     if (body.instances.length === 0) throw new HttpError('VALIDATION_FAILED', 'instances must not be empty', [{ field: 'instances', message: 'must not be empty' }]);
-    const { projectId } = tenantOf(res);
+    body.instances.forEach((item, index) => checkSizes(item, quotas, `instances.${index}.`));
     // Duplicates inside one request are rejected whole, naming the index (the seed inserted both).
     const seen = new Map<string, number>();
     body.instances.forEach((item, index) => {
@@ -71,7 +90,7 @@ export function instanceRoutes(deps: { instances: InstanceStore; notifier: Notif
       }
       seen.set(key, index);
     });
-    const results = await deps.instances.upsertMany(body.instances.map((i) => toInput(projectId, i)));
+    const results = await registerWithinQuota(deps.instances, body.instances.map((i) => toInput(projectId, i)), quotas);
     await changed(projectId);
     // Like the seed, `data` lists the instances this call created; existing ones were updated in place.
     res.json(ok('批量API实例创建成功', results.filter((r) => r.created).map((r) => toInstanceDto(r.record))));
@@ -79,8 +98,9 @@ export function instanceRoutes(deps: { instances: InstanceStore; notifier: Notif
 
   // Declared before `/:apiType/:businessId`, although the segment counts already keep them apart.
   router.delete('/batch', async (req, res) => {
+    const { projectId, quotas } = tenantOf(res);
+    checkBatchItems((req.body as { instances?: unknown } | undefined)?.instances, quotas.maxBatchItems);
     const body = parseOr400(InstanceBatchDeleteRequestSchema, req.body);
-    const { projectId } = tenantOf(res);
     const ids = await deps.instances.deleteByKeys(projectId, body.instances);
     if (ids.length > 0) {
       await changed(projectId);
@@ -92,7 +112,8 @@ export function instanceRoutes(deps: { instances: InstanceStore; notifier: Notif
   router.put('/:apiType/:businessId', async (req, res) => {
     const path = pathOf(req);
     const body = parseOr400(InstanceUpdateRequestSchema, req.body);
-    const { projectId } = tenantOf(res);
+    const { projectId, quotas } = tenantOf(res);
+    checkSizes(body, quotas);
     const patch: InstancePatch = { apiIdentifier: body.apiIdentifier };
     if (body.userId != null) patch.userId = body.userId;
     if (body.routingParams != null) patch.routingParams = body.routingParams;

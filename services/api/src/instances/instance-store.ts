@@ -103,6 +103,33 @@ export class InstanceStore {
     return rows.map((r) => ({ record: toInstance(r), created: r.inserted === true }));
   }
 
+  /**
+   * {@link upsertMany} unless the project would then hold more than `maxInstances`: counted and written
+   * in one transaction under a per-project advisory lock, so concurrent registrations (on any replica)
+   * cannot race past the quota together. Re-registering existing instances never counts.
+   */
+  async upsertManyWithinQuota(items: InstanceInput[], maxInstances: number): Promise<
+    { ok: true; results: { record: InstanceRecord; created: boolean }[] } | { ok: false; current: number; adding: number }
+  > {
+    const projectId = items[0]?.projectId;
+    if (projectId === undefined) return { ok: true, results: [] };
+    return this.db.tx('instance.upsert_within_quota', async (client) => {
+      await this.db.query('instance.quota_lock', `SELECT pg_advisory_xact_lock(hashtextextended('api_instances:' || $1, 0))`, [projectId], client);
+      const { rows } = await this.db.query<{ current: number; adding: number }>(
+        'instance.quota_count',
+        `SELECT (SELECT count(*)::int FROM api_instances WHERE project_id = $1) AS current,
+                (SELECT count(*)::int FROM jsonb_to_recordset($2::jsonb) AS x(api_type text, business_id text)
+                  WHERE NOT EXISTS (SELECT 1 FROM api_instances i
+                                     WHERE i.project_id = $1 AND i.api_type = x.api_type AND i.business_id = x.business_id)) AS adding`,
+        [projectId, JSON.stringify(items.map((i) => ({ api_type: i.apiType, business_id: i.businessId })))],
+        client,
+      );
+      const { current, adding } = rows[0]!;
+      if (adding > 0 && current + adding > maxInstances) return { ok: false as const, current, adding };
+      return { ok: true as const, results: await this.upsertMany(items, client) };
+    });
+  }
+
   async findById(projectId: string, id: string): Promise<InstanceRecord | null> {
     const { rows } = await this.db.query<InstanceRow>(
       'instance.by_id', `SELECT ${INSTANCE_COLUMNS} FROM api_instances WHERE project_id = $1 AND id = $2`, [projectId, id]);

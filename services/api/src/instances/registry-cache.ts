@@ -10,16 +10,22 @@ interface GroupEntry {
 /** A group's instances by apiIdentifier and by businessId (the seed matches either), built once per load. */
 export type GroupIndex = ReadonlyMap<string, readonly InstanceRecord[]>;
 
-function indexOf(instances: InstanceRecord[]): GroupIndex {
+/**
+ * Linear in the group's size. An instance is listed under its apiIdentifier and, when different, under
+ * its businessId; that is the only way one record could land twice in a list (rows are unique), so no
+ * membership scan is needed — the old `list.includes` made a 10,000-instance group of one identifier
+ * cost 10^8 comparisons per rebuild.
+ */
+export function indexGroup(instances: readonly InstanceRecord[]): GroupIndex {
   const index = new Map<string, InstanceRecord[]>();
   const add = (key: string, i: InstanceRecord) => {
     const list = index.get(key);
     if (!list) index.set(key, [i]);
-    else if (!list.includes(i)) list.push(i);
+    else list.push(i);
   };
   for (const i of instances) {
     add(i.apiIdentifier, i);
-    add(i.businessId, i);
+    if (i.businessId !== i.apiIdentifier) add(i.businessId, i);
   }
   return index;
 }
@@ -76,7 +82,7 @@ export class RegistryCache {
     const p: Promise<GroupEntry> = this.store
       .listByProjectAndType(projectId, apiType)
       .then((instances) => {
-        const entry = { instances, index: indexOf(instances), loadedAt: startedAt };
+        const entry = { instances, index: indexGroup(instances), loadedAt: startedAt };
         // Invalidated while the query ran: the rows may predate the change; serve them once, never cache.
         if (generation === this.generationOf(projectId)) this.groups.set(key, entry);
         return entry;

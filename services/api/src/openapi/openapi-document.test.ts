@@ -46,7 +46,7 @@ describe('openapi: document builder', () => {
     expect(responses['503']!.description).to.equal('FALLBACK_EXHAUSTED, NO_HEALTHY_INSTANCE');
     expect(responses['400']!.description).to.equal('MALFORMED_JSON, VALIDATION_FAILED');
     const health = (doc.paths['/api/health']!['get']! as { responses: Record<string, unknown> }).responses;
-    expect(Object.keys(health)).to.deep.equal(['200']);
+    expect(Object.keys(health)).to.deep.equal(['200', '429']);
   });
 
   it('names operations after method and path', () => {

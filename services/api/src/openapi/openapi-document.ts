@@ -116,6 +116,9 @@ function errorCodesOf(route: RouteSpec): ErrorCode[] {
   }
   if (route.auth !== 'none') codes.add('UNAUTHORIZED');
   if (route.auth === 'apiKey') codes.add('FORBIDDEN');
+  // Anonymous /api routes are throttled per client address, and so are tenant requests whose key the
+  // cache cannot answer (see app.ts); admin and ops routes are not.
+  if (route.auth !== 'admin' && route.path.startsWith('/api/')) codes.add('RATE_LIMITED');
   return [...codes];
 }
 

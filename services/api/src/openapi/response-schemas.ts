@@ -104,6 +104,7 @@ export const ProjectSchema = z.object({
   status: ProjectStatusSchema,
   defaultStrategy: z.string().optional(),
   panicMode: z.boolean(),
+  quotaOverrides: z.record(z.string(), z.number().int()).optional().describe('quotas an admin set for this project; the others are the configured defaults'),
   createdAt: isoDateTime,
   updatedAt: isoDateTime,
 });

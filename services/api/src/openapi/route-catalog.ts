@@ -80,6 +80,7 @@ const instanceRoutes: RouteSpec[] = [
     description: 'Idempotent on (project of the key, apiType, businessId): registering an existing instance updates its routing params and metadata, keeps its status and answers 200 with message `API实例已存在`.',
     body: InstanceCreateRequestSchema,
     data: { description: 'the instance as stored', schema: R.ApiInstanceSchema },
+    errors: ['QUOTA_EXCEEDED'],
   },
   {
     method: 'post', path: '/api/instances/batch', auth: 'apiKey', tag: 'instances',
@@ -87,6 +88,7 @@ const instanceRoutes: RouteSpec[] = [
     description: 'Every item is validated; a duplicate (apiType, businessId) inside the request is a 400 naming its index. Existing instances are updated in place, new ones inserted.',
     body: InstanceBatchCreateRequestSchema,
     data: { description: 'the instances this call created (existing ones are not listed)', schema: z.array(R.ApiInstanceSchema) },
+    errors: ['QUOTA_EXCEEDED'],
   },
   {
     method: 'delete', path: '/api/instances/batch', auth: 'apiKey', tag: 'instances',
@@ -94,13 +96,14 @@ const instanceRoutes: RouteSpec[] = [
     description: 'AgentX sends this `DELETE` with a JSON body. Keys of other tenants, or unknown ones, delete nothing.',
     body: InstanceBatchDeleteRequestSchema,
     data: { description: 'how many instances were deleted', schema: z.number().int() },
+    errors: ['QUOTA_EXCEEDED'],
   },
   {
     method: 'put', path: '/api/instances/{apiType}/{businessId}', auth: 'apiKey', tag: 'instances',
     summary: 'Update an instance (its status is kept)',
     params: InstancePathSchema, body: InstanceUpdateRequestSchema,
     data: { description: 'the instance after the update', schema: R.ApiInstanceSchema },
-    errors: ['NOT_FOUND'],
+    errors: ['NOT_FOUND', 'QUOTA_EXCEEDED'],
   },
   {
     method: 'delete', path: '/api/instances/{apiType}/{businessId}', auth: 'apiKey', tag: 'instances',
@@ -154,7 +157,7 @@ const publicRoutes: RouteSpec[] = [
   {
     method: 'post', path: '/api/projects', auth: 'none', tag: 'projects',
     summary: 'Link an API key to a project (idempotent)',
-    description: 'Public like the seed\'s, but knowing the key is the credential: the key in the body must exist and be usable. A key already linked returns its existing project (name and description are then ignored). An `api-key` header is accepted and not required.',
+    description: 'Public like the seed\'s, but knowing the key is the credential: the key in the body must exist and be usable. A key already linked returns its existing project (name and description are then ignored). An `api-key` header is accepted and not required. An unknown, revoked or expired key gets the same 401 `invalid API key` (no status oracle); each client address has a small request budget (429 + Retry-After beyond it).',
     body: ProjectCreateRequestSchema,
     data: { description: 'the project the key is linked to', schema: R.ProjectSchema },
     errors: ['UNAUTHORIZED'],

@@ -23,11 +23,11 @@ export class ProjectService {
   async createForKey(req: ProjectCreateRequest): Promise<{ project: ProjectRecord; created: boolean }> {
     const result = await this.db.tx('project.create_for_key', async (client) => {
       const auth = await this.keys.findAuthByHash(hashApiKey(req.apiKey), client);
-      if (!auth) throw new HttpError('UNAUTHORIZED', 'unknown API key');
-      const expired = auth.expiresAt !== null && auth.expiresAt.getTime() <= this.now();
-      if (auth.status === 'REVOKED' || auth.status === 'EXPIRED' || expired) {
-        throw new HttpError('UNAUTHORIZED', `API key is not usable (status ${expired ? 'EXPIRED' : auth.status})`);
-      }
+      // One answer for a key that never existed, was revoked or expired: this route is anonymous, and a
+      // status in the answer (the seed's `API Key 不可用，状态: REVOKED`) tells a guesser which keys exist.
+      const usable = auth !== null && auth.status !== 'REVOKED' && auth.status !== 'EXPIRED'
+        && (auth.expiresAt === null || auth.expiresAt.getTime() > this.now());
+      if (!auth || !usable) throw new HttpError('UNAUTHORIZED', 'invalid API key');
       const existing = await this.projects.findByKeyId(auth.keyId, client);
       if (existing) return { project: existing, created: false };
       const inserted = await this.projects.insertForKey(
