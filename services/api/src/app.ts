@@ -2,7 +2,7 @@ import http from 'node:http';
 import express, { Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { BreakerConfig, SmartConfig, StrategyName } from '@apg/core';
-import { BreakerTransitionStore, newId, RedisKeys, type Db, type IoMetrics, type Kafka, type Logger, type Redis } from '@apg/platform';
+import { BreakerTransitionStore, newId, RedisKeys, startOpsServer, type Db, type IoMetrics, type Kafka, type Logger, type OpsServer, type Redis } from '@apg/platform';
 import { hashApiKey, keyPrefix } from './apikeys/api-key';
 import { apiKeyRoutes } from './apikeys/api-key-routes';
 import { ApiKeyStore } from './apikeys/api-key-store';
@@ -25,6 +25,7 @@ import { healthRoutes, checkDependencies } from './health/health-routes';
 import { protectedHealthRoutes } from './health/protected-health-routes';
 import { adminAuth } from './http/admin-auth';
 import { errorMiddleware, notFoundHandler } from './http/error-middleware';
+import { HttpError } from './http/http-error';
 import { jsonBodyGuard } from './http/json-body-guard';
 import { methodNotAllowed, requireJsonBody } from './http/request-guards';
 import { tenantAuth } from './http/tenant-auth';
@@ -76,6 +77,12 @@ export interface ApiOptions {
   quotas?: ProjectQuotas;
   /** Budget of each client address on the anonymous routes. @default DEFAULT_CLIENT_THROTTLE */
   anonymousThrottle?: ClientThrottleOptions;
+  /**
+   * Port of a separate ops listener (`/healthz`, `/readyz`, `/metrics`) on `host`; when set, `/metrics`
+   * is no longer served on the api port, so publishing the api does not publish its metrics.
+   * @default undefined (everything on the api port)
+   */
+  opsPort?: number;
   seedApiKey?: string;
   version: string;
   /** The circuit around Redis (timeout per call, failures that open it, background probe period). */
@@ -190,6 +197,7 @@ export function createApi(deps: ApiDeps): ApiService {
     res.status(up ? 200 : 503).json({ status: up ? 'UP' : 'DOWN', dependencies: d });
   });
   ops.get('/metrics', async (_req, res) => {
+    if (options.opsPort !== undefined) throw new HttpError('NOT_FOUND', 'metrics are served on the ops port');
     res.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
   app.use(ops, methodNotAllowed(ops));
@@ -197,6 +205,7 @@ export function createApi(deps: ApiDeps): ApiService {
   app.use(errorMiddleware(log));
 
   let server: http.Server | null = null;
+  let opsServer: OpsServer | null = null;
 
   async function seedKey(): Promise<void> {
     if (!options.seedApiKey) return;
@@ -231,10 +240,22 @@ export function createApi(deps: ApiDeps): ApiService {
         server!.listen(options.port, options.host, () => resolve());
       });
       const port = (server.address() as { port: number }).port;
+      if (options.opsPort !== undefined) {
+        opsServer = await startOpsServer({
+          port: options.opsPort, host: options.host, registry: deps.metrics,
+          readiness: async () => {
+            const d = await checkDependencies({ db, redis, breakers, producer });
+            return { postgres: d.postgres.status === 'UP', redis: d.redis.status === 'UP' };
+          },
+        });
+        log.info({ port: opsServer.port() }, 'api ops listening');
+      }
       log.info({ port }, 'api listening');
       return port;
     },
     async stop() {
+      await opsServer?.close();
+      opsServer = null;
       breakers.stop();
       heartbeat.stop();
       verdicts.stop();

@@ -40,6 +40,7 @@ runMain('api', async () => {
       retentionDays: env.RETENTION_DAYS,
       redisCircuit: { timeoutMs: env.REDIS_TIMEOUT_MS, failureThreshold: env.REDIS_CIRCUIT_FAILURES, probeIntervalMs: env.REDIS_CIRCUIT_PROBE_MS },
       quotas: quotasFromEnv(env),
+      ...(env.API_OPS_PORT !== undefined ? { opsPort: env.API_OPS_PORT } : {}),
       anonymousThrottle: { ratePerSecond: env.ANON_RATE_PER_SECOND, burst: env.ANON_BURST, maxClients: env.ANON_MAX_CLIENTS },
       ...(env.SEED_API_KEY ? { seedApiKey: env.SEED_API_KEY } : {}),
       version: process.env['npm_package_version'] ?? '0.1.0',

@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { parse } from 'yaml';
+
+// No Docker engine runs here, so the compose file's security properties (issue 8, item 5) are checked
+// on its text: parsed as YAML (anchors and merge keys resolved, as compose does) and asserted.
+const ROOT = path.resolve(__dirname, '../../../..');
+const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
+
+interface Service {
+  image?: string;
+  command?: string[] | string;
+  environment?: Record<string, string | number | null>;
+  ports?: (string | { published?: string | number; host_ip?: string })[];
+}
+
+const composeText = read('docker-compose.yml');
+const compose = parse(composeText, { merge: true }) as { services: Record<string, Service> };
+const services = compose.services;
+const service = (name: string): Service => {
+  const s = services[name];
+  if (!s) throw new Error(`docker-compose.yml has no service ${name}`);
+  return s;
+};
+const env = (name: string, key: string) => String(service(name).environment?.[key] ?? '');
+/** `${VAR:?message}`: compose refuses to start when VAR is unset or empty. */
+const required = (value: string, variable: string) => new RegExp(`\\$\\{${variable}:\\?[^}]+\\}`).test(value);
+
+describe('docker-compose.yml (security properties, parsed)', () => {
+  it('publishes only the api and Grafana to the host, Grafana on loopback by default', () => {
+    const published = Object.entries(services).filter(([, s]) => (s.ports ?? []).length > 0).map(([n]) => n);
+    expect(published.sort()).to.deep.equal(['api', 'grafana']);
+    expect(service('grafana').ports).to.deep.equal(['${GRAFANA_HOST_BIND:-127.0.0.1}:${GRAFANA_HOST_PORT:-3000}:3000']);
+    expect(service('api').ports).to.deep.equal(['${API_HOST_PORT:-8081}:8081']);
+  });
+
+  it('does not publish Kafka, and gives it no listener outside the compose network', () => {
+    const kafka = service('kafka');
+    expect(kafka.ports ?? []).to.deep.equal([]);
+    const advertised = env('kafka', 'KAFKA_ADVERTISED_LISTENERS').split(',');
+    // Anything advertised to the host would need SASL; there is none, so nothing may be advertised but kafka:9092.
+    expect(advertised).to.deep.equal(['PLAINTEXT://kafka:9092']);
+    expect(env('kafka', 'KAFKA_LISTENERS')).to.not.match(/HOST|29092/);
+  });
+
+  it('requires the Postgres password from the environment everywhere, with no default', () => {
+    expect(required(env('postgres', 'POSTGRES_PASSWORD'), 'POSTGRES_PASSWORD')).to.equal(true);
+    const urls = Object.entries(services).filter(([, s]) => s.environment?.['DATABASE_URL'] !== undefined);
+    expect(urls.map(([n]) => n).sort()).to.deep.equal(['aggregator', 'api', 'ingestor', 'migrate']);
+    for (const [name, s] of urls) expect(required(String(s.environment!['DATABASE_URL']), 'POSTGRES_PASSWORD'), name).to.equal(true);
+    expect(composeText).to.not.match(/POSTGRES_PASSWORD:-/);
+  });
+
+  it('requires the Grafana admin credentials and the admin token from the environment, with no defaults', () => {
+    expect(required(env('grafana', 'GF_SECURITY_ADMIN_USER'), 'GRAFANA_ADMIN_USER')).to.equal(true);
+    expect(required(env('grafana', 'GF_SECURITY_ADMIN_PASSWORD'), 'GRAFANA_ADMIN_PASSWORD')).to.equal(true);
+    expect(required(env('api', 'ADMIN_TOKEN'), 'ADMIN_TOKEN')).to.equal(true);
+    expect(composeText).to.not.match(/:-admin\b/);
+  });
+
+  it('keeps the ops ports unpublished and scrapes the api on its separate ops port', () => {
+    const publishedSpecs = Object.values(services).flatMap((s) => (s.ports ?? []).map(String));
+    for (const port of ['8082', '8083', '9090', '9464', '9092', '5432', '6379']) {
+      expect(publishedSpecs.some((p) => p.endsWith(`:${port}`)), `port ${port}`).to.equal(false);
+    }
+    expect(Number(env('api', 'API_OPS_PORT'))).to.equal(9464);
+    const prometheus = parse(read('infra/prometheus/prometheus.yml')) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+    const api = prometheus.scrape_configs.find((j) => j.job_name === 'apg-api');
+    expect(api?.static_configs[0]?.targets).to.deep.equal(['api:9464']);
+  });
+
+  it('caps Redis memory with a policy that can never evict the keys without a TTL (breaker states, leases)', () => {
+    const command = service('redis').command;
+    expect(command).to.be.an('array');
+    const args = command as string[];
+    const value = (flag: string) => args[args.indexOf(flag) + 1];
+    expect(args).to.include('--maxmemory');
+    expect(value('--maxmemory')).to.match(/^\$\{REDIS_MAXMEMORY:-\d+(mb|gb)\}$/);
+    // volatile-* only ever evicts keys that have a TTL; allkeys-* could evict the breaker-states hash.
+    expect(value('--maxmemory-policy')).to.be.oneOf(['noeviction', 'volatile-ttl', 'volatile-lru', 'volatile-lfu', 'volatile-random']);
+  });
+
+  it('documents every variable it interpolates in .env.example, credentials without a value', () => {
+    const example = read('.env.example');
+    const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+    const code = composeText.split('\n').filter((line) => !/^\s*#/.test(line)).join('\n');
+    const used = new Set([...code.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
+    const missing = [...used].filter((v) => !documented.has(v));
+    expect(missing, 'interpolated but not in .env.example').to.deep.equal([]);
+    for (const secret of ['ADMIN_TOKEN', 'POSTGRES_PASSWORD', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD']) {
+      expect(example, secret).to.match(new RegExp(`^${secret}=$`, 'm'));
+    }
+  });
+});
