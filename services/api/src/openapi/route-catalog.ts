@@ -21,6 +21,7 @@ import {
   ObservationQuerySchema,
   ProjectCreateRequestSchema,
   ProjectSearchQuerySchema,
+  ProjectQuotasRequestSchema,
   ProjectSettingsRequestSchema,
   ProjectStatusPathSchema,
   ProjectStatusUpdateRequestSchema,
@@ -267,6 +268,14 @@ const adminProjectRoutes: RouteSpec[] = [
     description: '`defaultStrategy` (case-insensitive strategy name, null clears it) and/or `panicMode`.',
     params: idPath('projectId', 'project'), body: ProjectSettingsRequestSchema,
     data: { description: 'the project after the change', schema: R.ProjectSchema },
+    errors: ['NOT_FOUND'],
+  },
+  {
+    method: 'put', path: '/api/admin/projects/{projectId}/quotas', auth: 'admin', tag: 'admin: projects',
+    summary: 'Override a project\'s quotas',
+    description: 'Any of the quota fields; `null` removes an override (the configured default applies again). Every replica applies the change at once.',
+    params: idPath('projectId', 'project'), body: ProjectQuotasRequestSchema,
+    data: { description: 'the project after the change, with its `quotaOverrides`', schema: R.ProjectSchema },
     errors: ['NOT_FOUND'],
   },
   {

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import {
   ProjectSearchQuerySchema,
   ProjectStatusPathSchema,
+  ProjectQuotasRequestSchema,
   ProjectSettingsRequestSchema,
   ProjectStatusUpdateRequestSchema,
   ok,
@@ -73,6 +74,15 @@ export function adminProjectRoutes(deps: { projects: ProjectStore; admin: Projec
     const updated = await deps.admin.setSettings(id, { ...(defaultStrategy !== undefined ? { defaultStrategy } : {}), ...(body.panicMode !== undefined ? { panicMode: body.panicMode } : {}) });
     if (!updated) throw notFound(`project ${id}`);
     res.json(ok('项目设置修改成功', toDto(updated)));
+  });
+
+  router.put('/:projectId/quotas', async (req, res) => {
+    const id = projectIdOf(req.params['projectId']);
+    const body = parseOr400(ProjectQuotasRequestSchema, req.body);
+    const patch = Object.fromEntries(Object.entries(body).filter((e): e is [string, number | null] => e[1] !== undefined));
+    const updated = await deps.admin.setQuotas(id, patch);
+    if (!updated) throw notFound(`project ${id}`);
+    res.json(ok('项目配额修改成功', toDto(updated)));
   });
 
   router.delete('/:projectId', async (req, res) => {

@@ -72,6 +72,15 @@ export class ProjectAdminService {
     return withKey ?? { project: updated, keyPrefix: null };
   }
 
+  /** Quota overrides (null = back to the default); like the settings, they travel with the key's auth record. */
+  async setQuotas(projectId: string, overrides: Record<string, number | null>): Promise<ProjectWithKey | null> {
+    const updated = await this.deps.projects.mergeQuotaOverrides(projectId, overrides);
+    if (!updated) return null;
+    await this.deps.notifier.publishRegistryChange({ kind: 'auth' });
+    const [withKey] = await this.deps.projects.findWithKeys({ id: projectId });
+    return withKey ?? { project: updated, keyPrefix: null };
+  }
+
   async statistics(): Promise<ProjectStatisticsDto> {
     const [projects, instances, apiKeys] = await Promise.all([
       this.deps.projects.countByStatus(),

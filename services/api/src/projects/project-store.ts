@@ -9,6 +9,8 @@ export interface ProjectRecord {
   status: ProjectStatus;
   defaultStrategy: string | null;
   panicMode: boolean;
+  /** Stored quota overrides, undecoded (see ProjectQuotaOverridesSchema). */
+  quotaOverrides: unknown;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -21,11 +23,12 @@ interface ProjectRow {
   status: ProjectStatus;
   default_strategy: string | null;
   panic_mode: boolean;
+  quota_overrides: unknown;
   created_at: Date;
   updated_at: Date;
 }
 
-const COLUMNS = 'id, name, description, api_key_id, status, default_strategy, panic_mode, created_at, updated_at';
+const COLUMNS = 'id, name, description, api_key_id, status, default_strategy, panic_mode, quota_overrides, created_at, updated_at';
 const QUALIFIED = COLUMNS.split(', ').map((c) => `p.${c}`).join(', ');
 
 /** A project with the display prefix of its key (the plaintext is never stored). */
@@ -51,6 +54,7 @@ const toRecord = (r: ProjectRow): ProjectRecord => ({
   status: r.status,
   defaultStrategy: r.default_strategy,
   panicMode: r.panic_mode,
+  quotaOverrides: r.quota_overrides,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -129,6 +133,20 @@ export class ProjectStore {
          updated_at = now()
        WHERE id = $1 RETURNING ${COLUMNS}`,
       [id, s.defaultStrategy !== undefined, s.defaultStrategy ?? null, s.panicMode ?? null],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /**
+   * Merges quota overrides into the stored ones in one statement; a `null` value removes that override
+   * (jsonb_strip_nulls), so the configured default applies again.
+   */
+  async mergeQuotaOverrides(id: string, patch: Record<string, number | null>): Promise<ProjectRecord | null> {
+    const { rows } = await this.db.query<ProjectRow>(
+      'project.merge_quota_overrides',
+      `UPDATE projects SET quota_overrides = jsonb_strip_nulls(quota_overrides || $2::jsonb), updated_at = now()
+       WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, JSON.stringify(patch)],
     );
     return rows[0] ? toRecord(rows[0]) : null;
   }
