@@ -24,14 +24,15 @@ describe('registry index (indexGroup)', () => {
     });
   }
 
-  it('is linear: 200,000 instances under one identifier index in well under a second', () => {
-    const group = Array.from({ length: 200_000 }, (_, i) => inst(String(i), 'same', i % 2 ? `b${i}` : 'same'));
+  it('is linear: 100,000 instances under one identifier index in well under a second', function () {
+    this.timeout(30_000);
+    const group = Array.from({ length: 100_000 }, (_, i) => inst(String(i), 'same', i % 2 ? `b${i}` : 'same'));
     const started = process.hrtime.bigint();
     const index = indexGroup(group);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    expect(index.get('same')).to.have.length(200_000);
-    expect(new Set(ids(index.get('same'))).size).to.equal(200_000);
-    // The quadratic version needs minutes here (2·10^10 comparisons); linear takes tens of ms.
-    expect(ms).to.be.lessThan(1000);
+    expect(index.get('same')).to.have.length(100_000);
+    expect(new Set(ids(index.get('same'))).size).to.equal(100_000);
+    // The quadratic version makes ~2.5·10^9 comparisons here (seconds); linear takes a few ms.
+    expect(ms).to.be.lessThan(500);
   });
 });
