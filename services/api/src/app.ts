@@ -244,7 +244,7 @@ export function createApi(deps: ApiDeps): ApiService {
         opsServer = await startOpsServer({
           port: options.opsPort, host: options.host, registry: deps.metrics,
           readiness: async () => {
-            const d = await checkDependencies({ db, redis, breakers, producer });
+            const d = await checkDependencies({ db, redis, breakers, producer, circuit, heartbeat });
             return { postgres: d.postgres.status === 'UP', redis: d.redis.status === 'UP' };
           },
         });
