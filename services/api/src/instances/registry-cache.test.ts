@@ -24,15 +24,31 @@ describe('registry index (indexGroup)', () => {
     });
   }
 
-  it('is linear: 100,000 instances under one identifier index in well under a second', function () {
+  it('is linear: no membership scans, and 100,000 instances of one identifier index in well under the quadratic time', function () {
     this.timeout(30_000);
     const group = Array.from({ length: 100_000 }, (_, i) => inst(String(i), 'same', i % 2 ? `b${i}` : 'same'));
+    // The finding was `list.includes` per insert; count every linear scan an implementation could use.
+    let scans = 0;
+    const originals = { includes: Array.prototype.includes, indexOf: Array.prototype.indexOf, find: Array.prototype.find, some: Array.prototype.some };
+    for (const name of Object.keys(originals) as (keyof typeof originals)[]) {
+      const original = originals[name] as (...args: unknown[]) => unknown;
+      (Array.prototype as unknown as Record<string, unknown>)[name] = function (this: unknown[], ...args: unknown[]) {
+        scans++;
+        return original.apply(this, args);
+      };
+    }
     const started = process.hrtime.bigint();
-    const index = indexGroup(group);
+    let index;
+    try {
+      index = indexGroup(group);
+    } finally {
+      Object.assign(Array.prototype, originals);
+    }
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    expect(scans).to.equal(0);
     expect(index.get('same')).to.have.length(100_000);
     expect(new Set(ids(index.get('same'))).size).to.equal(100_000);
-    // The quadratic version makes ~2.5·10^9 comparisons here (seconds); linear takes a few ms.
-    expect(ms).to.be.lessThan(500);
+    // ~2.5·10^9 comparisons for the quadratic version; linear takes a few ms even on a loaded machine.
+    expect(ms).to.be.lessThan(5000);
   });
 });
