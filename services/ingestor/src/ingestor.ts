@@ -156,7 +156,16 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
   let stopping: Promise<void> | null = null;
   const abort = new AbortController();
 
-  const deadLetter = (letters: DeadLetter[]) => sendToDeadLetter(producer!, options.dlqTopic, options.topic, letters, now);
+  const deadLetters = new Counter({
+    name: 'apg_ingestor_dead_letters_total',
+    help: 'Messages dead-lettered by the ingestor, by reason (apg-dlq-reason)',
+    labelNames: ['reason'] as const,
+    registers: [metrics],
+  });
+  const deadLetter = async (letters: DeadLetter[]) => {
+    await sendToDeadLetter(producer!, options.dlqTopic, options.topic, letters, now);
+    for (const l of letters) deadLetters.inc({ reason: l.reason });
+  };
 
   const writer = new BatchWriter({
     options: throughput,

@@ -77,6 +77,7 @@ describe('ingestor error classes on the real stack', function () {
         expect(l.detail).to.match(new RegExp(`^SQLSTATE ${refused.get(event)}: `));
       }
       expect(await metricValue(ingestor.metrics, 'apg_ingestor_batch_retries_total'), 'a data error is never retried').to.equal(0);
+      expect(await metricValue(ingestor.metrics, 'apg_ingestor_dead_letters_total', { reason: 'rejected_by_database' })).to.equal(refused.size);
       expect(ingestor.service.isRunning()).to.equal(true);
     } finally {
       await ingestor.close();
