@@ -75,4 +75,31 @@ describe('KeyCache', () => {
     s.tick(1000);
     expect(s.cache.has('h')).to.equal(false);
   });
+
+  it('unverified(): never-seen and unknown keys are, a valid key whose entry expired is not', async () => {
+    const s = setup();
+    expect(s.cache.unverified('good')).to.equal(true);
+    await s.cache.get('good');
+    s.tick(5000); // past the TTL: a refresh is due, but the key was valid
+    expect(s.cache.unverified('good')).to.equal(false);
+    s.set(null);
+    await s.cache.get('bad');
+    expect(s.cache.unverified('bad')).to.equal(false); // fresh negative entry: answered from the cache
+    s.tick(200);
+    expect(s.cache.unverified('bad')).to.equal(true);
+  });
+
+  it('after clear() nothing stale is served, and keys known valid stay "verified" (their refresh is no guess)', async () => {
+    const s = setup();
+    await s.cache.get('good');
+    s.set(null);
+    await s.cache.get('bad');
+    s.tick(150); // the negative entry is past its TTL
+    s.cache.clear();
+    expect(s.cache.unverified('good')).to.equal(false);
+    expect(s.cache.unverified('bad')).to.equal(true);
+    expect(s.cache.has('good')).to.equal(false);
+    expect(await s.cache.get('good')).to.equal(null); // reloaded: the key is gone now
+    expect(s.loads()).to.equal(3);
+  });
 });

@@ -42,6 +42,17 @@ export class KeyCache {
     return this.fresh(this.entries.peek(keyHash), this.now());
   }
 
+  /**
+   * True when `get` would query the database for a key not known to be valid: never seen, or last seen
+   * unknown/unusable. A key whose positive entry merely expired was valid a moment ago — a tenant's
+   * cache refresh — and is not counted as a guess (the api charges guesses to the client's budget).
+   */
+  unverified(keyHash: string): boolean {
+    const hit = this.entries.peek(keyHash);
+    if (hit === undefined) return true;
+    return hit.value === null && !this.fresh(hit, this.now());
+  }
+
   get size(): number {
     return this.entries.size;
   }
@@ -67,9 +78,14 @@ export class KeyCache {
     return value;
   }
 
+  /**
+   * Invalidates every entry (a key or project changed somewhere). The values are kept, marked stale: a
+   * stale entry is never served, but it still tells {@link unverified} which keys were valid, so the
+   * refresh after an admin's change is not charged to the tenants' addresses as if it were a guess.
+   */
   clear(): void {
     this.generation++;
     this.inflight.clear();
-    this.entries.clear();
+    this.entries.forEach((e) => (e.loadedAt = Number.NEGATIVE_INFINITY));
   }
 }

@@ -45,6 +45,11 @@ export class LruMap<K, V> {
     return this.map.entries().next().value;
   }
 
+  /** Visits every entry, least recently used first, without touching recency. */
+  forEach(visit: (value: V, key: K) => void): void {
+    this.map.forEach(visit);
+  }
+
   delete(key: K): boolean {
     return this.map.delete(key);
   }

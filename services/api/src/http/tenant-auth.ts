@@ -34,6 +34,10 @@ export function tenantOf(res: Response): Tenant {
 }
 
 /** Checks key status, expiry and project status from the in-process cache: no DB round trip when warm. */
+/**
+ * `onMiss` runs before the database is asked about a key not known to be valid (see
+ * {@link KeyCache.unverified}); the api charges it to the client's anonymous budget.
+ */
 export function tenantAuth(keys: KeyCache, opts: { quotas: QuotaPolicy; onMiss?: (req: Request) => void; now?: () => number }): RequestHandler {
   const now = opts.now ?? Date.now;
   // Resolved once per cached auth record (records are replaced, never mutated, when they change).
@@ -48,7 +52,7 @@ export function tenantAuth(keys: KeyCache, opts: { quotas: QuotaPolicy; onMiss?:
     const key = extractApiKey(req);
     if (!key) throw new HttpError('UNAUTHORIZED', 'missing API key: send it in the api-key header');
     const hash = hashApiKey(key);
-    if (opts.onMiss && !keys.has(hash)) opts.onMiss(req);
+    if (opts.onMiss && keys.unverified(hash)) opts.onMiss(req);
     const auth = await keys.get(hash);
     if (!auth || auth.status === 'REVOKED' || auth.status === 'EXPIRED' || (auth.expiresAt && auth.expiresAt.getTime() <= now())) {
       throw new HttpError('UNAUTHORIZED', 'invalid API key');
