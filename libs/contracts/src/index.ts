@@ -7,3 +7,4 @@ export * from './instance-lifecycle';
 export * from './admin';
 export * from './monitoring';
 export * from './aggregator-heartbeat';
+export * from './request-id';

@@ -32,6 +32,7 @@ import { tenantAuth } from './http/tenant-auth';
 import { anonymousThrottle, chargeClient } from './http/anonymous-throttle';
 import { ClientThrottle, DEFAULT_CLIENT_THROTTLE, type ClientThrottleOptions } from './quotas/client-throttle';
 import { DEFAULT_QUOTAS, type ProjectQuotas, type QuotaPolicy } from './quotas/project-quotas';
+import { requestContext } from './http/request-context';
 import { cors, securityHeaders } from './http/web-defaults';
 import { adminInstanceRoutes } from './instances/admin-instance-routes';
 import { AdminInstanceStore } from './instances/admin-instance-store';
@@ -42,7 +43,11 @@ import { monitoringRoutes } from './monitoring/monitoring-routes';
 import { MonitoringService } from './monitoring/monitoring-service';
 import { MonitoringStore } from './monitoring/monitoring-store';
 import { observationRoutes } from './monitoring/observation-routes';
+import { ApiMetrics, type ApiMetricsOptions } from './metrics/api-metrics';
+import { RouteTemplates } from './metrics/route-template';
+import { registerStateGauges } from './metrics/state-gauges';
 import { Notifier } from './notifier';
+import { ROUTE_CATALOG } from './openapi/route-catalog';
 import { openapiRoutes } from './openapi/openapi-routes';
 import { adminProjectRoutes } from './projects/admin-project-routes';
 import { ProjectAdminService } from './projects/project-admin-service';
@@ -83,6 +88,8 @@ export interface ApiOptions {
    * @default undefined (everything on the api port)
    */
   opsPort?: number;
+  /** Per-instance series, opt-in and capped (README "Metrics"). @default off */
+  perInstanceMetrics?: ApiMetricsOptions;
   seedApiKey?: string;
   version: string;
   /** The circuit around Redis (timeout per call, failures that open it, background probe period). */
@@ -112,6 +119,7 @@ export interface ApiService {
 export function createApi(deps: ApiDeps): ApiService {
   const { options, log, db, redis } = deps;
   const keys = new RedisKeys(options.redisPrefix);
+  const metrics = new ApiMetrics(deps.metrics, options.perInstanceMetrics);
 
   const keyStore = new ApiKeyStore(db);
   const projectStore = new ProjectStore(db);
@@ -123,7 +131,8 @@ export function createApi(deps: ApiDeps): ApiService {
   const circuit = new RedisCircuit(() => redis.ping(), log.child({ component: 'redis-circuit' }), { ...DEFAULT_CIRCUIT_OPTIONS, ...options.redisCircuit }, deps.metrics, deps.io);
   const breakers = new BreakerCache(redis, keys, circuit, log.child({ component: 'breakers' }), { refreshMs: options.breakerRefreshMs });
   const heartbeat = new AggregatorHeartbeatWatch(redis, keys, circuit, log.child({ component: 'heartbeat' }), { pollMs: 500 });
-  const verdicts = new BreakerVerdicts(breakers, new LocalBreakers(), heartbeat, registry, log.child({ component: 'local-breakers' }), { sweepMs: 5000 });
+  const localBreakers = new LocalBreakers();
+  const verdicts = new BreakerVerdicts(breakers, localBreakers, heartbeat, registry, log.child({ component: 'local-breakers' }), { sweepMs: 5000 });
   notifier.onRegistryChange((c) => {
     if (c.kind === 'auth') return keyCache.clear();
     registry.invalidateProject(c.projectId);
@@ -131,7 +140,9 @@ export function createApi(deps: ApiDeps): ApiService {
   });
   notifier.onBreakerChange((id, snapshot) => breakers.apply(id, snapshot));
 
-  const producer = new ReportProducer(deps.kafka, options.topic, log.child({ component: 'producer' }), { timeoutMs: options.reportTimeoutMs });
+  const producer = new ReportProducer(deps.kafka, options.topic, log.child({ component: 'producer' }), {
+    timeoutMs: options.reportTimeoutMs, metrics: { duration: metrics.produceSeconds, errors: metrics.produceErrors }, ...(deps.io ? { io: deps.io } : {}),
+  });
   const routingState = new RoutingState(redis, keys, circuit);
   const selection = new SelectionService(registry, verdicts, new ProbePermits(redis, keys, circuit), routingState, keys, {
     breakerDefaults: options.breakerDefaults,
@@ -139,9 +150,32 @@ export function createApi(deps: ApiDeps): ApiService {
     defaultStrategy: options.defaultStrategy,
     leaseTtlMs: options.leaseTtlMs,
     affinityTtlMs: options.affinityTtlMs,
+    observer: {
+      selected(strategy, outcome, seconds, instanceId, source) {
+        metrics.selected(strategy, outcome, seconds);
+        if (instanceId === null || source === null) return;
+        metrics.decidedBy(source === 'local' ? 'local' : 'aggregator');
+        if (metrics.instances.enabled) metrics.instances.selected(instanceId);
+      },
+      reportNoted(instanceId, success) {
+        if (metrics.instances.enabled) metrics.instances.reported(instanceId, success);
+      },
+    },
   }, (err) => log.warn({ err: err.message }, 'decision not recorded (lease, in-flight, rpm, affinity)'));
   const sweeper = new LeaseSweeper(routingState, registry, producer, log.child({ component: 'leases' }), {
-    intervalMs: options.leaseSweepMs, leaseTtlMs: options.leaseTtlMs, batch: 500,
+    intervalMs: options.leaseSweepMs, leaseTtlMs: options.leaseTtlMs, batch: 500, expired: metrics.leasesExpired,
+  });
+  registerStateGauges(deps.metrics, {
+    census: () => verdicts.census(),
+    snapshotAgeMs: () => (breakers.lastRefreshAt === 0 ? null : Date.now() - breakers.lastRefreshAt),
+    heartbeatAgeMs: () => heartbeat.ageMs(),
+    openLeases: () => circuit.run('leases.count', () => redis.zcard(keys.leaseExpiries())),
+    caches: {
+      breaker_records: () => breakers.size,
+      local_breakers: () => localBreakers.size,
+      registry_groups: () => registry.sizes().groups,
+      registry_instances: () => registry.sizes().instances,
+    },
   });
   const projects = new ProjectService(db, projectStore, keyStore, notifier);
   const adminInstanceStore = new AdminInstanceStore(db);
@@ -155,6 +189,7 @@ export function createApi(deps: ApiDeps): ApiService {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(requestContext({ log, metrics, routes: new RouteTemplates(ROUTE_CATALOG.map((r) => r.path)) }));
   app.use(securityHeaders);
   app.use(cors(options.corsOrigins));
   app.use(requireJsonBody);

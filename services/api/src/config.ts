@@ -38,6 +38,9 @@ export const ApiEnvSchema = z.object({
   ANON_BURST: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_CLIENT_THROTTLE.burst),
   ANON_MAX_CLIENTS: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_CLIENT_THROTTLE.maxClients),
   SMART_EXPLORATION_RATIO: z.coerce.number().min(0).max(1).optional(),
+  // Per-instance series (apg_instance_*{instance}): opt-in, and at most this many instance ids get their own.
+  METRICS_PER_INSTANCE: envFragments.bool.default(false),
+  METRICS_PER_INSTANCE_MAX: z.coerce.number().int().min(1).max(10_000).default(500),
   /** Days raw call results are kept (the ingestor's RETENTION_DAYS): reports of older calls are refused. */
   RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
   // The circuit around Redis (see gateway/redis-circuit.ts): per-call timeout, failures in a row that

@@ -38,6 +38,7 @@ runMain('api', async () => {
       affinityTtlMs: env.AFFINITY_TTL_MS,
       selectRateLimit: env.SELECT_RATE_LIMIT_PER_SECOND,
       retentionDays: env.RETENTION_DAYS,
+      perInstanceMetrics: { perInstance: env.METRICS_PER_INSTANCE, perInstanceMax: env.METRICS_PER_INSTANCE_MAX },
       redisCircuit: { timeoutMs: env.REDIS_TIMEOUT_MS, failureThreshold: env.REDIS_CIRCUIT_FAILURES, probeIntervalMs: env.REDIS_CIRCUIT_PROBE_MS },
       quotas: quotasFromEnv(env),
       ...(env.API_OPS_PORT !== undefined ? { opsPort: env.API_OPS_PORT } : {}),

@@ -39,6 +39,15 @@ export class BreakerCache {
     return this.records.has(instanceId);
   }
 
+  /** Ids of every instance with a record (for the breaker-state gauges). */
+  ids(): IterableIterator<string> {
+    return this.records.keys();
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
   /** Applies one announced record, unless it is older than what we hold (messages can cross a refresh). */
   apply(instanceId: string, record: unknown): void {
     const r = asRecord(record);

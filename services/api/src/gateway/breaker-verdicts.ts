@@ -2,7 +2,7 @@ import type { BreakerConfig, HealthRecord, ReportedCall } from '@apg/core';
 import type { Logger } from '@apg/platform';
 import type { AggregatorHeartbeatWatch } from './aggregator-heartbeat-watch';
 import { UNSEEN, type BreakerCache } from './breaker-cache';
-import type { Verdict } from './breaker-verdict';
+import type { Verdict, VerdictSource } from './breaker-verdict';
 import type { LocalBreakers } from './local-breakers';
 
 /**
@@ -32,6 +32,23 @@ export class BreakerVerdicts {
 
   verdict(instanceId: string, now = this.now()): Verdict {
     return this.local.verdict(instanceId, this.remote.peek(instanceId), this.heartbeat.isFresh(now), now, UNSEEN);
+  }
+
+  /**
+   * Every instance this replica holds a verdict for (an aggregator record or a local breaker), counted by
+   * the state it decides with and by whose verdict that is. For the metrics, at scrape time.
+   */
+  census(now = this.now()): { states: Map<string, number>; sources: Record<VerdictSource, number> } {
+    const states = new Map<string, number>();
+    const sources: Record<VerdictSource, number> = { remote: 0, local: 0 };
+    const count = (id: string) => {
+      const v = this.verdict(id, now);
+      states.set(v.record.state, (states.get(v.record.state) ?? 0) + 1);
+      sources[v.source]++;
+    };
+    for (const id of this.remote.ids()) count(id);
+    for (const [id] of this.local.instances()) if (!this.remote.has(id)) count(id);
+    return { states, sources };
   }
 
   /** Feeds a report this replica took (already accepted by Kafka) to the local breaker. */

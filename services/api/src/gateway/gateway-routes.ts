@@ -12,6 +12,7 @@ import {
 } from '@apg/contracts';
 import { newEventId, type Logger } from '@apg/platform';
 import { HttpError, parseOr400 } from '../http/http-error';
+import { requestIdOf, requestLog } from '../http/request-context';
 import { tenantOf } from '../http/tenant-auth';
 import type { RegistryCache } from '../instances/registry-cache';
 import type { InstanceRecord } from '../instances/instance-store';
@@ -36,7 +37,10 @@ export function gatewayRoutes(deps: {
 
   router.post('/select-instance', async (req, res) => {
     const body = parseOr400(SelectInstanceRequestSchema, req.body);
-    const data = await deps.selection.select(tenantOf(res), body);
+    // The request's logger is made only if something logs (a child per request would cost every select).
+    const log = () => requestLog(res, deps.log);
+    const data = await deps.selection.select(tenantOf(res), body, log);
+    if (deps.log.isLevelEnabled('debug')) log().debug({ selectionId: data.selectionId, instanceId: data.id, fallbackUsed: data.fallbackUsed }, 'selected');
     res.json(ok('API实例选择成功', data));
   });
 
@@ -55,13 +59,15 @@ export function gatewayRoutes(deps: {
       event.eventId = eventIdOf(projectId, body.selectionId);
       event.probe = body.selectionId.endsWith(PROBE_SUFFIX);
     }
-    await deps.producer.send([event]);
+    const log = () => requestLog(res, deps.log);
+    await deps.producer.send([event], requestIdOf(res));
     const at = event.receivedAt ?? now();
-    const background = (what: string) => (err: Error) => deps.log.warn({ err: err.message }, `${what} not recorded`);
+    const background = (what: string) => (err: Error) => log().warn({ err: err.message, selectionId: body.selectionId, eventId: event.eventId }, `${what} not recorded`);
     // Settled only once Kafka has the event: a 503 leaves the lease open, to expire as a timeout.
     deps.state.reported(instance.id, body.selectionId, at, deps.leaseTtlMs).catch(background('report (lease, time)'));
     if (event.usage?.totalTokens) deps.state.addTokens(instance.id, event.usage.totalTokens, at).catch(background('tpm counter'));
     deps.selection.noteReport(instance, event);
+    if (deps.log.isLevelEnabled('debug')) log().debug({ selectionId: body.selectionId, eventId: event.eventId, instanceId: instance.id, success: event.success }, 'reported');
     res.json(ok('调用结果上报成功'));
   });
 

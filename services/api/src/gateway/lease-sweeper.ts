@@ -1,5 +1,6 @@
 import { CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts';
 import { newEventId, type Logger } from '@apg/platform';
+import type { Counter } from 'prom-client';
 import type { RegistryCache } from '../instances/registry-cache';
 import type { ReportProducer } from './report-producer';
 import type { Lease, RoutingState } from './routing-state';
@@ -18,7 +19,11 @@ export class LeaseSweeper {
     private readonly registry: RegistryCache,
     private readonly producer: ReportProducer,
     private readonly log: Logger,
-    private readonly opts: { intervalMs: number; leaseTtlMs: number; batch: number; now?: () => number },
+    private readonly opts: {
+      intervalMs: number; leaseTtlMs: number; batch: number; now?: () => number;
+      /** `apg_lease_expired_total{outcome}`: timeout, freed, orphaned. */
+      expired?: Counter<'outcome'>;
+    },
   ) {}
 
   start(): void {
@@ -47,6 +52,9 @@ export class LeaseSweeper {
         // frees its in-flight slot; the others never came back: they count as timeouts.
         const lost = leases.filter((l) => !l.reported);
         const events = (await Promise.all(lost.map((l) => this.toEvent(l)))).filter((e): e is CallResultEvent => e !== null);
+        this.opts.expired?.inc({ outcome: 'freed' }, leases.length - lost.length);
+        this.opts.expired?.inc({ outcome: 'orphaned' }, lost.length - events.length);
+        this.opts.expired?.inc({ outcome: 'timeout' }, events.length);
         if (events.length) {
           try {
             await this.producer.send(events);

@@ -1,7 +1,14 @@
-import { encodeCallResultEvent, type CallResultEvent } from '@apg/contracts';
-import type { Kafka, Logger } from '@apg/platform';
+import { encodeCallResultEvent, requestIdHeaders, type CallResultEvent } from '@apg/contracts';
+import { namedIo, type IoMetrics, type Kafka, type Logger } from '@apg/platform';
 import { Partitioners, type Message, type PartitionerArgs, type Producer } from 'kafkajs';
+import type { Counter, Histogram } from 'prom-client';
 import { HttpError } from '../http/http-error';
+
+/** Where produce calls are measured (ApiMetrics' `apg_kafka_produce_duration_seconds` and `apg_kafka_produce_errors_total`). */
+export interface ProduceMetrics {
+  duration: Histogram<'outcome'>;
+  errors: Counter;
+}
 
 /** One produce call to the topic: resolves once the broker acknowledged every message, rejects otherwise. */
 export type SendMessages = (messages: Message[]) => Promise<void>;
@@ -9,6 +16,8 @@ export type SendMessages = (messages: Message[]) => Promise<void>;
 /** Reports waiting for the next produce call, and how each caller learns its outcome. */
 export interface PendingReport {
   events: CallResultEvent[];
+  /** Id of the HTTP request that reported them, sent as the `apg-request-id` header of each message. */
+  requestId?: string | undefined;
   resolve: () => void;
   reject: (err: Error) => void;
   /** The caller already answered 503 (timeout): not sent any more if it has not gone out yet. */
@@ -39,7 +48,10 @@ export function partitionOfKey(key: string, count: number): number {
  * `partitionOf` is `null` until the partition count is known; the flush then cannot be split and fails whole.
  */
 export async function flushReports(batch: readonly PendingReport[], send: SendMessages, partitionOf: (key: string) => number | null): Promise<void> {
-  const items = batch.map((p) => ({ p, messages: p.events.map((e) => ({ key: e.instanceId, value: encodeCallResultEvent(e) })) }));
+  const items = batch.map((p) => {
+    const headers = p.requestId === undefined ? undefined : requestIdHeaders(p.requestId);
+    return { p, messages: p.events.map((e) => ({ key: e.instanceId, value: encodeCallResultEvent(e), ...(headers ? { headers } : {}) })) };
+  });
   let error: Error;
   try {
     await send(items.flatMap((i) => i.messages));
@@ -102,7 +114,12 @@ export class ReportProducer {
     kafka: Kafka,
     private readonly topic: string,
     private readonly log: Logger,
-    private readonly opts: { timeoutMs: number },
+    private readonly opts: {
+      timeoutMs: number;
+      /** Produce-call metrics (apg_kafka_produce_*) and the named-I/O histogram; none in tests that do not read them. */
+      metrics?: ProduceMetrics;
+      io?: IoMetrics;
+    },
   ) {
     const learn = (count: number) => {
       this.partitions = count;
@@ -147,7 +164,7 @@ export class ReportProducer {
     return this.connecting;
   }
 
-  async send(events: CallResultEvent[]): Promise<void> {
+  async send(events: CallResultEvent[], requestId?: string): Promise<void> {
     if (!this.connected) {
       // Still (re)connecting: wait for it, but never longer than a report may take.
       await Promise.race([this.connect(), new Promise((r) => setTimeout(r, this.opts.timeoutMs).unref())]);
@@ -164,7 +181,7 @@ export class ReportProducer {
     try {
       await Promise.race([
         new Promise<void>((resolve, reject) => {
-          entry = { events, resolve, reject };
+          entry = { events, requestId, resolve, reject };
           this.enqueue(entry);
         }),
         timeout,
@@ -207,7 +224,15 @@ export class ReportProducer {
   }
 
   private readonly sendMessages: SendMessages = async (messages) => {
-    await this.producer.send({ topic: this.topic, acks: -1, messages });
+    const end = this.opts.metrics?.duration.startTimer();
+    try {
+      await namedIo(this.opts.io, 'kafka', 'produce_reports', () => this.producer.send({ topic: this.topic, acks: -1, messages }));
+      end?.({ outcome: 'ok' });
+    } catch (err) {
+      end?.({ outcome: 'error' });
+      this.opts.metrics?.errors.inc();
+      throw err;
+    }
   };
 
   private readonly partitionOf = (key: string): number | null => (this.partitions === null ? null : partitionOfKey(key, this.partitions));

@@ -16,11 +16,13 @@ import {
   type StrategyName,
 } from '@apg/core';
 import type { SelectInstanceRequest, SelectedInstanceDto } from '@apg/contracts';
-import { newId, type RedisKeys } from '@apg/platform';
+import { newId, type Logger, type RedisKeys } from '@apg/platform';
 import { HttpError } from '../http/http-error';
+import { NoInstanceError, selectOutcomeOf, selectOutcomeOfError, type SelectOutcome } from '../metrics/outcomes';
 import type { InstanceRecord } from '../instances/instance-store';
 import type { RegistryCache } from '../instances/registry-cache';
 import { toInstanceDto } from '../instances/instance-dto';
+import type { VerdictSource } from './breaker-verdict';
 import type { BreakerVerdicts } from './breaker-verdicts';
 import type { ProbePermits } from './probe-permits';
 import { RedisUnavailableError } from './redis-circuit';
@@ -33,7 +35,18 @@ export interface SelectionOptions {
   defaultStrategy: StrategyName;
   leaseTtlMs: number;
   affinityTtlMs: number;
+  /** Told about every select (metrics); none in tests that do not read it. */
+  observer?: SelectionObserver;
 }
+
+/** What the api's metrics learn from selection: each select's outcome and time, and each report it noted. */
+export interface SelectionObserver {
+  /** `instanceId` and `source` (whose verdict on it decided) are set when an instance was served. */
+  selected(strategy: string, outcome: SelectOutcome, seconds: number, instanceId: string | null, source: VerdictSource | null): void;
+  reportNoted(instanceId: string, success: boolean): void;
+}
+
+type SelectAnswer = SelectedInstanceDto & { panic?: boolean; explain?: unknown };
 
 /** Who is selecting: the project (and its settings and quotas) and the key, from authentication. */
 export interface Selector {
@@ -47,6 +60,7 @@ export interface Selector {
 interface Decision {
   instance: InstanceRecord;
   record: HealthRecord;
+  source: VerdictSource;
   probe: boolean;
   identifierIndex: number;
   panic: boolean;
@@ -77,8 +91,27 @@ export class SelectionService {
     private readonly rand: () => number = Math.random,
   ) {}
 
-  async select(who: Selector, req: SelectInstanceRequest): Promise<SelectedInstanceDto & { panic?: boolean; explain?: unknown }> {
-    const strategy = this.strategyOf(who, req);
+  /**
+   * One select, told to the observer with its outcome and time (`performance.now()`: no allocation). A
+   * select that throws is told too, with the outcome its error stands for, then rethrown. `log` gives the
+   * request's logger, so a background failure of this select names its request id and selectionId.
+   */
+  async select(who: Selector, req: SelectInstanceRequest, log?: () => Logger): Promise<SelectAnswer> {
+    const started = performance.now();
+    let strategy = 'unknown';
+    try {
+      const s = this.strategyOf(who, req);
+      strategy = s;
+      const { data, decision } = await this.decideSelect(s, who, req, log);
+      this.options.observer?.selected(s, selectOutcomeOf(data), (performance.now() - started) / 1000, decision.instance.id, decision.source);
+      return data;
+    } catch (err) {
+      this.options.observer?.selected(strategy, selectOutcomeOfError(err), (performance.now() - started) / 1000, null, null);
+      throw err;
+    }
+  }
+
+  private async decideSelect(strategy: StrategyName, who: Selector, req: SelectInstanceRequest, log: (() => Logger) | undefined): Promise<{ data: SelectAnswer; decision: Decision }> {
     const index = await this.registry.index(who.projectId, req.apiType);
     const identifiers = [req.apiIdentifier, ...(req.fallbackChain ?? [])];
     const perIdentifier = identifiers.map((id) => this.candidatesFor(index.get(id) ?? [], req));
@@ -89,7 +122,7 @@ export class SelectionService {
     const affinityKey = req.affinityKey && req.affinityType
       ? this.keys.affinity(who.projectId, req.apiType, req.apiIdentifier, req.affinityType, req.affinityKey)
       : null;
-    const ctx = await this.selectContextOrDegraded({
+    const ctx = await this.selectContextOrDegraded(log, {
       projectId: who.projectId,
       affinityKey,
       affinityTtlMs: this.options.affinityTtlMs,
@@ -132,7 +165,7 @@ export class SelectionService {
       decision = this.panic(all, perIdentifier);
       via = 'panic';
     }
-    if (!decision) throw this.noInstance(req, identifiers, perIdentifier[0]!.length);
+    if (!decision) throw this.noInstance(req, identifiers, perIdentifier[0]!.length, all.length > 0);
 
     // A probe's selectionId says so itself, so its report needs no lease look-up before producing.
     const selectionId = decision.probe ? `${newId()}${PROBE_SUFFIX}` : newId();
@@ -149,8 +182,8 @@ export class SelectionService {
         maxOpenLeases: who.quotas.maxOpenLeases,
         maxAffinityBindings: who.quotas.maxAffinityBindings,
       })
-      .catch((err: Error) => this.backgroundError(err));
-    const data: SelectedInstanceDto & { panic?: boolean; explain?: unknown } = {
+      .catch((err: Error) => this.backgroundError(err, log, selectionId));
+    const data: SelectAnswer = {
       ...toInstanceDto(decision.instance),
       selectionId,
       breakerState: decision.record.state,
@@ -159,7 +192,7 @@ export class SelectionService {
     };
     if (decision.panic) data.panic = true;
     if (req.explain) data.explain = { strategy, via, groups: explained };
-    return data;
+    return { data, decision };
   }
 
   /**
@@ -167,18 +200,20 @@ export class SelectionService {
    * open): if Redis is slow or down, selection goes on from the in-process state (breaker verdicts, no
    * rate limit, no affinity, no load or rpm/tpm figures) rather than failing.
    */
-  private async selectContextOrDegraded(args: Parameters<RoutingState['selectContext']>[0]): Promise<SelectContext> {
+  private async selectContextOrDegraded(log: (() => Logger) | undefined, args: Parameters<RoutingState['selectContext']>[0]): Promise<SelectContext> {
     try {
       return await this.state.selectContext(args);
     } catch (err) {
-      this.backgroundError(err as Error);
+      this.backgroundError(err as Error, log);
       return { rate: 0, boundInstanceId: null, inflight: new Map(), rpm: new Map(), tpm: new Map() };
     }
   }
 
   /** A call the open Redis circuit skipped is expected, not news: only real failures are reported. */
-  private backgroundError(err: Error): void {
-    if (!(err instanceof RedisUnavailableError)) this.onBackgroundError(err);
+  private backgroundError(err: Error, log?: () => Logger, selectionId?: string): void {
+    if (err instanceof RedisUnavailableError) return;
+    if (log) log().warn({ err: err.message, selectionId }, 'decision not recorded (lease, in-flight, rpm, affinity)');
+    else this.onBackgroundError(err);
   }
 
   private strategyOf(who: Selector, req: SelectInstanceRequest): StrategyName {
@@ -256,8 +291,9 @@ export class SelectionService {
     return null;
   }
 
-  private decide(instances: InstanceRecord[], id: string, _now: number, identifierIndex: number, probe: boolean): Decision {
-    return { instance: instances.find((i) => i.id === id)!, record: this.health.get(id), probe, identifierIndex, panic: false };
+  private decide(instances: InstanceRecord[], id: string, now: number, identifierIndex: number, probe: boolean): Decision {
+    const { record, source } = this.health.verdict(id, now);
+    return { instance: instances.find((i) => i.id === id)!, record, source, probe, identifierIndex, panic: false };
   }
 
   /**
@@ -267,7 +303,7 @@ export class SelectionService {
    */
   private panic(all: InstanceRecord[], perIdentifier: InstanceRecord[][]): Decision | null {
     const ranked = all
-      .map((instance) => ({ instance, record: this.health.get(instance.id) }))
+      .map((instance) => ({ instance, ...this.health.verdict(instance.id) }))
       .filter((x) => x.record.state !== 'FORCED_OPEN')
       .sort((a, b) => (a.record.stats?.failureRate ?? 0) - (b.record.stats?.failureRate ?? 0) || (a.record.openUntil ?? 0) - (b.record.openUntil ?? 0));
     const best = ranked[0];
@@ -276,14 +312,14 @@ export class SelectionService {
     return { ...best, probe: false, identifierIndex, panic: true };
   }
 
-  private noInstance(req: SelectInstanceRequest, identifiers: string[], primaryCandidates: number): HttpError {
+  private noInstance(req: SelectInstanceRequest, identifiers: string[], primaryCandidates: number, anyCandidate: boolean): HttpError {
     if (identifiers.length > 1) {
-      return new HttpError('FALLBACK_EXHAUSTED', `no instance available for ${req.apiIdentifier} nor any of its ${identifiers.length - 1} fallback entries`);
+      return new NoInstanceError('FALLBACK_EXHAUSTED', `no instance available for ${req.apiIdentifier} nor any of its ${identifiers.length - 1} fallback entries`, anyCandidate ? 'no_healthy' : 'no_instance');
     }
     if (primaryCandidates === 0) {
-      return new HttpError('NO_AVAILABLE_INSTANCE', `no active instance for apiIdentifier=${req.apiIdentifier}, apiType=${req.apiType}`);
+      return new NoInstanceError('NO_AVAILABLE_INSTANCE', `no active instance for apiIdentifier=${req.apiIdentifier}, apiType=${req.apiType}`, 'no_instance');
     }
-    return new HttpError('NO_HEALTHY_INSTANCE', `all instances for apiIdentifier=${req.apiIdentifier} are unavailable, circuit-open, cooling down or over their limits`);
+    return new NoInstanceError('NO_HEALTHY_INSTANCE', `all instances for apiIdentifier=${req.apiIdentifier} are unavailable, circuit-open, cooling down or over their limits`, 'no_healthy');
   }
 
   private nextRr(who: Selector, req: SelectInstanceRequest, identifier: string): number {
@@ -302,6 +338,7 @@ export class SelectionService {
    */
   noteReport(instance: InstanceRecord, event: ReportedCall & { receivedAt?: number | undefined }): void {
     this.health.noteReport(instance.id, instance.projectId, this.configFor(instance), event, event.receivedAt ?? this.now());
+    this.options.observer?.reportNoted(instance.id, event.success);
     if (event.probe !== false) this.permits.settle(instance.id);
   }
 

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Envelope } from '@apg/contracts';
 import type { Logger } from '@apg/platform';
 import { HttpError } from './http-error';
+import { requestLog } from './request-context';
 
 function send(res: Parameters<RequestHandler>[1], err: HttpError): void {
   const body: Envelope<never> = {
@@ -63,7 +64,7 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return send(res, new HttpError('VALIDATION_FAILED', (err as Error).message));
     }
-    log.error({ err, method: req.method, path: req.path }, 'unhandled error');
+    requestLog(res, log).error({ err, method: req.method, path: req.path }, 'unhandled error');
     send(res, new HttpError('INTERNAL_ERROR', 'internal error'));
   };
 }

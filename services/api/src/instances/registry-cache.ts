@@ -47,6 +47,11 @@ export class RegistryCache {
     private readonly opts: { ttlMs: number; now?: () => number },
   ) {}
 
+  /** Cached groups (project × apiType) and instances looked up by id, for the cache-size gauge. */
+  sizes(): { groups: number; instances: number } {
+    return { groups: this.groups.size, instances: this.byId.size };
+  }
+
   private now(): number {
     return (this.opts.now ?? Date.now)();
   }
