@@ -67,6 +67,12 @@ export interface AggregatorOptions {
    */
   maxHeldMs?: number;
   /**
+   * A batch step silent this long (no attempt started or ended: a call that never returns) makes the
+   * process exit through `onFatal`, to be restarted with fresh connections.
+   * @default 60000
+   */
+  maxHungMs?: number;
+  /**
    * How often the group heartbeat (`RedisKeys.aggregatorHeartbeat()`) is written.
    * @default 1000
    */
@@ -192,8 +198,16 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
   new Gauge({ name: 'apg_aggregator_batch_in_flight_seconds', help: 'Age of the oldest batch in progress (retrying or waiting on a dependency), 0 when none', registers: [m], collect() { this.set(batches.oldestInFlightMs() / 1000); } });
   new Gauge({ name: 'apg_aggregator_oldest_unapplied_event_age_seconds', help: 'Age (by Kafka timestamp) of the oldest event in a batch in progress, 0 when none', registers: [m], collect() { this.set(batches.oldestUnappliedEventMs() / 1000); } });
 
+  const maxHungMs = options.maxHungMs ?? 60_000;
+  const watchdog = (): void => {
+    const stuck = batches.longestStuckMs();
+    if (stuck > maxHungMs) deps.onFatal(new Error(`a batch step has not returned for ${stuck} ms`), 'aggregator watchdog');
+  };
+  const timers: NodeJS.Timeout[] = [];
+
   let stopping: Promise<void> | null = null;
   async function shutdown(): Promise<void> {
+    for (const t of timers.splice(0)) clearInterval(t);
     abort.abort();
     heartbeat.stop();
     ticker.stop();
@@ -213,6 +227,7 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
       await consumer.start();
       ticker.start(options.tickMs);
       heartbeat.start(options.heartbeatMs ?? 1000);
+      timers.push(setInterval(watchdog, 1000));
       log.info({ topic: options.topic, groupId: options.groupId }, 'aggregator consuming');
     },
     async stop() {

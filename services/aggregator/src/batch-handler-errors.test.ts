@@ -43,7 +43,7 @@ function payload(messages: KafkaMessage[]): EachBatchPayload {
   } as unknown as EachBatchPayload;
 }
 
-function setup(save: (input: SaveInput) => GuardedWriteResult, opts: { failAppliedEvents?: Error } = {}) {
+function setup(save: (input: SaveInput) => GuardedWriteResult, opts: { failAppliedEvents?: Error; hangAppliedEvents?: boolean; now?: () => number } = {}) {
   const registry = new Registry();
   const log = createLogger('test', 'silent');
   const saves: SaveInput[] = [];
@@ -60,6 +60,7 @@ function setup(save: (input: SaveInput) => GuardedWriteResult, opts: { failAppli
     },
     async appliedEvents() {
       if (opts.failAppliedEvents) throw opts.failAppliedEvents;
+      if (opts.hangAppliedEvents) await new Promise(() => undefined);
       return new Set<string>();
     },
     async save(input: SaveInput) {
@@ -86,7 +87,7 @@ function setup(save: (input: SaveInput) => GuardedWriteResult, opts: { failAppli
     breakerDefaults: { ...DEFAULT_BREAKER_CONFIG },
     maxEventBytes: 16_384,
     retentionMs: 86_400_000,
-    now: Date.now,
+    now: opts.now ?? Date.now,
   });
   const outcome = async (name: string) => (await events.get()).values.find((v) => v.labels.outcome === name)?.value ?? 0;
   return { handler, saves, commits, bugs, outcome, book };
@@ -147,5 +148,22 @@ describe('batch handler: errors by class', () => {
     expect(t.saves).to.have.length(3);
     expect(t.commits).to.deep.equal(['1']);
     expect(t.bugs).to.deep.equal([]);
+  });
+
+  it('a call that never returns shows as a stuck batch (the watchdog exits on it), not as progress', async () => {
+    let now = 1_000_000;
+    const t = setup(() => ok, { hangAppliedEvents: true, now: () => now });
+    void t.handler.handle(payload([message(0, GOOD)]));
+    await new Promise((r) => setImmediate(r));
+    now += 90_000;
+    expect(t.handler.longestStuckMs()).to.equal(90_000);
+    expect(t.handler.oldestInFlightMs()).to.equal(90_000);
+    expect(t.commits).to.deep.equal([]);
+  });
+
+  it('an idle handler is neither stuck nor holding anything', () => {
+    const t = setup(() => ok);
+    expect(t.handler.longestStuckMs()).to.equal(0);
+    expect(t.handler.oldestInFlightMs()).to.equal(0);
   });
 });

@@ -45,6 +45,13 @@ export interface BatchHandlerDeps {
 
 type Outcome = 'written' | 'abandoned' | 'fenced';
 
+interface InFlight {
+  since: number;
+  firstEventAt: number;
+  /** When a step attempt last started or ended. */
+  lastActivity: number;
+}
+
 /**
  * One Kafka batch → Redis, then the commit. Per batch: claim the partition for this generation (fencing
  * epoch + where the last owner stopped), skip what is already applied (by offset, then by eventId), admit
@@ -61,7 +68,7 @@ export class BatchHandler {
    * The batches in progress: since when, and the Kafka timestamp of their first message (a hung call
    * counts as held as much as a retried one).
    */
-  private readonly inFlight = new Set<{ since: number; firstEventAt: number }>();
+  private readonly inFlight = new Set<InFlight>();
 
   constructor(private readonly deps: BatchHandlerDeps) {}
 
@@ -79,15 +86,26 @@ export class BatchHandler {
     return oldest === Infinity ? 0 : Math.max(0, this.deps.now() - oldest);
   }
 
+  /**
+   * Longest time a batch in progress has gone without any step attempt starting or ending, 0 when none.
+   * Retrying an outage starts an attempt at least every backoff cap (10 s); a call that never returns (a
+   * Redis or Postgres connection black-holed without a reset) does not, and only a restart cures it.
+   */
+  longestStuckMs(): number {
+    let oldest = Infinity;
+    for (const b of this.inFlight) oldest = Math.min(oldest, b.lastActivity);
+    return oldest === Infinity ? 0 : Math.max(0, this.deps.now() - oldest);
+  }
+
   async handle(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
     const since = this.deps.now();
     const stamp = Number(batch.messages[0]!.timestamp);
-    const held = { since, firstEventAt: Number.isFinite(stamp) ? Math.min(stamp, since) : since };
+    const held: InFlight = { since, firstEventAt: Number.isFinite(stamp) ? Math.min(stamp, since) : since, lastActivity: since };
     this.inFlight.add(held);
     try {
-      await this.handleMessages(payload);
+      await this.handleMessages(payload, held);
     } catch (err) {
       // Kafka's own errors (a commit during a rebalance, an unknown member) go back to kafkajs, which
       // rejoins; anything else that escaped the steps is a bug.
@@ -98,9 +116,17 @@ export class BatchHandler {
     }
   }
 
-  private async handleMessages(payload: EachBatchPayload): Promise<void> {
+  private async handleMessages(payload: EachBatchPayload, held: InFlight): Promise<void> {
     const { batch } = payload;
-    const step = this.deps.stepFor(payload);
+    const retried = this.deps.stepFor(payload);
+    const step: Step = (stage, fn) => retried(stage, async () => {
+      held.lastActivity = this.deps.now();
+      try {
+        return await fn();
+      } finally {
+        held.lastActivity = this.deps.now();
+      }
+    });
     const field = `${batch.topic}:${batch.partition}`;
     let outcome: Outcome;
     try {

@@ -28,6 +28,8 @@ export const AggregatorEnvSchema = z.object({
   AGGREGATOR_REBALANCE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
   /** A batch held (retrying, or waiting on a dependency) longer than this turns `/readyz` 503. */
   AGGREGATOR_MAX_HELD_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  /** A batch step that has not returned for this long (a black-holed connection) makes the process exit 70. */
+  AGGREGATOR_MAX_HUNG_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
 }).refine((e) => e.AGGREGATOR_GROUP_HEARTBEAT_MS * 3 <= e.AGGREGATOR_SESSION_TIMEOUT_MS, {
   path: ['AGGREGATOR_GROUP_HEARTBEAT_MS'],
   message: 'must be at most a third of AGGREGATOR_SESSION_TIMEOUT_MS',

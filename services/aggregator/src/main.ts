@@ -32,6 +32,7 @@ runMain('aggregator', async ({ fatal }) => {
       groupHeartbeatMs: env.AGGREGATOR_GROUP_HEARTBEAT_MS,
       rebalanceTimeoutMs: env.AGGREGATOR_REBALANCE_TIMEOUT_MS,
       maxHeldMs: env.AGGREGATOR_MAX_HELD_MS,
+      maxHungMs: env.AGGREGATOR_MAX_HUNG_MS,
       retentionMs: env.RETENTION_DAYS * 86_400_000,
     },
   });
