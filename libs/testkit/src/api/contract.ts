@@ -91,7 +91,7 @@ export function expectInstanceDto(dto: unknown, opts: { withProjectName?: boolea
   else expect(d).not.to.have.property('projectName');
 }
 
-const PROJECT_KEYS = ['id', 'name', 'description', 'apiKeyPrefix', 'status', 'defaultStrategy', 'panicMode', 'createdAt', 'updatedAt'];
+const PROJECT_KEYS = ['id', 'name', 'description', 'apiKeyPrefix', 'status', 'defaultStrategy', 'panicMode', 'quotaOverrides', 'createdAt', 'updatedAt'];
 
 /** ProjectDTO: the seed's fields, never the plaintext key (`apiKey`), a prefix instead. */
 export function expectProjectDto(dto: unknown): asserts dto is Record<string, unknown> {
@@ -107,6 +107,7 @@ export function expectProjectDto(dto: unknown): asserts dto is Record<string, un
   if ('apiKeyPrefix' in d) expect(d['apiKeyPrefix']).to.match(/^\w{3,16}$/);
   expect(d['panicMode']).to.be.a('boolean');
   if ('defaultStrategy' in d) expect(d['defaultStrategy']).to.be.a('string');
+  if ('quotaOverrides' in d) expect(Object.values(d['quotaOverrides'] as object).every((v) => Number.isInteger(v))).to.equal(true);
 }
 
 const KEY_KEYS = ['id', 'apiKeyValue', 'apiKeyPrefix', 'description', 'status', 'expiresAt', 'lastUsedAt', 'createdAt', 'updatedAt'];

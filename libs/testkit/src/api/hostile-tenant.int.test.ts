@@ -230,6 +230,21 @@ describe('hostile tenant: floods get 4xx/429, Redis stays bounded, the neighbour
     await waitFor('the address\'s budget to refill', async () => (await api.http.get('/api/health')).status === 200, { intervalMs: 1000, timeoutMs: 15_000 });
   });
 
+  it('an admin override of a quota applies on the next request; null restores the default', async () => {
+    const at = await instanceCount(victim.projectId);
+    const set = await api.admin.put<Env<{ quotaOverrides?: Record<string, number> }>>(`/api/admin/projects/${victim.projectId}/quotas`, { maxInstances: at, selectsPerSecond: 500 });
+    expect(expectOk(set).quotaOverrides).to.deep.equal({ maxInstances: at, selectsPerSecond: 500 });
+    const refused = await victim.http.post<Env>('/api/instances', { apiIdentifier: 'victim-more', apiType: 'MODEL', businessId: 'victim-more' });
+    expect(expectError(refused, 422, 'QUOTA_EXCEEDED').message).to.contain(`at most ${at} instances`);
+    expectError(await api.admin.put(`/api/admin/projects/${victim.projectId}/quotas`, { maxInstances: -1 }), 400, 'VALIDATION_FAILED');
+    expectError(await api.admin.put(`/api/admin/projects/${victim.projectId}/quotas`, { surprise: 1 }), 400, 'VALIDATION_FAILED');
+    expectError(await api.admin.put(`/api/admin/projects/${victim.projectId}/quotas`, {}), 400, 'VALIDATION_FAILED');
+    const reset = expectOk(await api.admin.put<Env<{ quotaOverrides?: Record<string, number> }>>(`/api/admin/projects/${victim.projectId}/quotas`, { maxInstances: null }));
+    expect(reset.quotaOverrides).to.deep.equal({ selectsPerSecond: 500 });
+    expectOk(await victim.http.post('/api/instances', { apiIdentifier: 'victim-more', apiType: 'MODEL', businessId: 'victim-more' }));
+    await victimStillWorks();
+  });
+
   it('every Redis key this traffic created has a TTL, except the documented no-TTL ones, and the per-project counts are bounded', async () => {
     const all = await scanKeys(`${names.redisPrefix}*`);
     const noTtl = new Set([keys.leases(), keys.leaseExpiries(), keys.breakerStates()]);
