@@ -43,7 +43,7 @@ function payload(messages: KafkaMessage[]): EachBatchPayload {
   } as unknown as EachBatchPayload;
 }
 
-function setup(save: (input: SaveInput) => GuardedWriteResult, opts: { failAppliedEvents?: Error; hangAppliedEvents?: boolean; now?: () => number } = {}) {
+function setup(save: (input: SaveInput) => GuardedWriteResult, opts: { failAppliedEvents?: Error; hangAppliedEvents?: boolean; loadGate?: Promise<void>; now?: () => number } = {}) {
   const registry = new Registry();
   const log = createLogger('test', 'silent');
   const saves: SaveInput[] = [];
@@ -56,6 +56,7 @@ function setup(save: (input: SaveInput) => GuardedWriteResult, opts: { failAppli
       return { epoch: String(claimsTaken), applied: null };
     },
     async load(ids: string[]) {
+      if (opts.loadGate) await opts.loadGate;
       return new Map(ids.map((id) => [id, { stored: null, window: null }]));
     },
     async appliedEvents() {
@@ -90,7 +91,7 @@ function setup(save: (input: SaveInput) => GuardedWriteResult, opts: { failAppli
     now: opts.now ?? Date.now,
   });
   const outcome = async (name: string) => (await events.get()).values.find((v) => v.labels.outcome === name)?.value ?? 0;
-  return { handler, saves, commits, bugs, outcome, book };
+  return { handler, saves, commits, bugs, outcome, book, claims };
 }
 
 const ok: GuardedWriteResult = { fenced: false, refused: new Map() };
@@ -165,5 +166,18 @@ describe('batch handler: errors by class', () => {
     const t = setup(() => ok);
     expect(t.handler.longestStuckMs()).to.equal(0);
     expect(t.handler.oldestInFlightMs()).to.equal(0);
+  });
+
+  it('a batch that outlived a rebalance (stuck on a dependency) applies nothing once it resumes', async () => {
+    let release: () => void = () => undefined;
+    const t = setup(() => ok, { loadGate: new Promise<void>((r) => (release = r)) });
+    const handling = t.handler.handle(payload([message(0, GOOD)]));
+    await new Promise((r) => setImmediate(r));
+    t.claims.reset();
+    release();
+    await handling;
+    expect(t.saves).to.deep.equal([]);
+    expect(t.commits).to.deep.equal([]);
+    expect(t.book.active.get(GOOD)?.window.consecutiveFailures ?? 0, 'nothing applied in memory').to.equal(0);
   });
 });

@@ -180,6 +180,10 @@ export class BatchHandler {
     const list = unique.filter((e) => !known.has(e.eventId));
     const healths = await step('load', () => this.ensureLoaded(list, field));
     if (healths === ABANDON) return 'abandoned';
+    // A batch that outlived a rebalance (hung on a dependency while the consumer was replaced) must not
+    // touch the instances the new generation holds: its write would be fenced, but not before another
+    // batch could have read what it changed in memory.
+    if (!deps.claims.isCurrent(claim)) return 'abandoned';
 
     const t = deps.now();
     const touched = new Map<string, InstanceHealth>();

@@ -51,11 +51,13 @@ describe('partition claims', () => {
     claims.bind('a', 't:0');
     claims.bind('b', 't:0');
     expect(claims.fenceOf('a')).to.deep.equal({ field: 't:0', epoch: '10' });
+    expect(claims.isCurrent(claim)).to.equal(true);
     expect(claims.fenceOf('nobody')).to.equal(null);
     expect(claims.instancesOf('t:0')).to.deep.equal(['a', 'b']);
     claim.fenced = true;
     expect(claims.fenceOf('a')).to.equal(null);
     claims.reset();
+    expect(claims.isCurrent(claim), 'a claim of an earlier generation').to.equal(false);
     expect(claims.fenceOf('b')).to.equal(null);
     expect(claims.instancesOf('t:0')).to.deep.equal([]);
   });

@@ -47,6 +47,11 @@ export class PartitionClaims {
     return claim;
   }
 
+  /** Whether `claim` belongs to the current generation (a batch that outlived a rebalance holds an old one). */
+  isCurrent(claim: Claim): boolean {
+    return this.claims.get(claim.field) === claim;
+  }
+
   get size(): number {
     return this.claims.size;
   }
