@@ -132,7 +132,7 @@ export function createApi(deps: ApiDeps): ApiService {
   const breakers = new BreakerCache(redis, keys, circuit, log.child({ component: 'breakers' }), { refreshMs: options.breakerRefreshMs });
   const heartbeat = new AggregatorHeartbeatWatch(redis, keys, circuit, log.child({ component: 'heartbeat' }), { pollMs: 500 });
   const localBreakers = new LocalBreakers();
-  const verdicts = new BreakerVerdicts(breakers, localBreakers, heartbeat, registry, log.child({ component: 'local-breakers' }), { sweepMs: 5000 });
+  const verdicts = new BreakerVerdicts(breakers, localBreakers, heartbeat, registry, log.child({ component: 'local-breakers' }), { sweepMs: 1000 });
   notifier.onRegistryChange((c) => {
     if (c.kind === 'auth') return keyCache.clear();
     registry.invalidateProject(c.projectId);

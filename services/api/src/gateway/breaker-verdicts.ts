@@ -8,7 +8,8 @@ import type { LocalBreakers } from './local-breakers';
 /**
  * What selection asks for an instance's health: the aggregator's record (BreakerCache) merged with this
  * replica's local breaker (LocalBreakers), trusting the aggregator as its heartbeat says. Also owns the
- * local breakers' upkeep: idle entries leave, and entries of instances gone from the registry are dropped.
+ * local breakers' upkeep: entries that only repeat a live aggregator's CLOSED record, or idle ones, leave,
+ * and entries of instances gone from the registry are dropped.
  */
 export class BreakerVerdicts {
   private timer: NodeJS.Timeout | null = null;
@@ -74,7 +75,12 @@ export class BreakerVerdicts {
     const projects = new Set(this.changedProjects);
     this.changedProjects.clear();
     try {
-      this.local.sweepIdle(this.now());
+      const now = this.now();
+      const fresh = this.heartbeat.isFresh(now);
+      this.local.sweep(now, (id, seenAt) => {
+        const r = fresh ? this.remote.peek(id) : null;
+        return r !== null && r.state === 'CLOSED' && r.updatedAt >= seenAt;
+      });
       if (projects.size === 0) return;
       const gone: string[] = [];
       for (const [id, projectId] of [...this.local.instances()]) {

@@ -69,11 +69,21 @@ describe('local breakers (one per instance this replica takes reports on)', () =
     expect(book.verdict('a', null, false, t1 + 1, UNSEEN).record).to.include({ state: 'OPEN', reopenCount: 1, openUntil: t1 + 2 * C.openDurationMs });
   });
 
+  it('drops entries that only repeat a live aggregator\'s CLOSED record, never one with failures in its window', () => {
+    const book = new LocalBreakers();
+    feed(book, 'healthy', [ok(T0), ok(T0 + 1)]);
+    feed(book, 'flaky', [ok(T0), fail(T0 + 1), ok(T0 + 2)]);
+    feed(book, 'ahead', [ok(T0)]);
+    const agrees = (id: string) => id !== 'ahead';
+    expect(book.sweep(T0 + 10, agrees)).to.equal(1);
+    expect([book.has('healthy'), book.has('flaky'), book.has('ahead')]).to.deep.equal([false, true, true]);
+  });
+
   it('drops idle settled entries and keeps open ones; never holds more than maxEntries', () => {
     const book = new LocalBreakers({ maxEntries: 3 });
     feed(book, 'quiet', [ok(T0)]);
     feed(book, 'dead', Array.from({ length: 5 }, (_, i) => fail(T0 + i)));
-    expect(book.sweepIdle(T0 + C.windowMs + 10)).to.equal(1);
+    expect(book.sweep(T0 + C.windowMs + 10, () => false)).to.equal(1);
     expect(book.has('quiet')).to.equal(false);
     expect(book.has('dead')).to.equal(true);
     for (const id of ['x', 'y', 'z']) feed(book, id, [ok(T0 + 100)]);

@@ -110,15 +110,21 @@ export class LocalBreakers {
   }
 
   /**
-   * Drops entries that carry nothing the aggregator's record would not: CLOSED (not forced, not
-   * degraded), no cool-down left, and no report for a whole window (its window is empty). Returns how
-   * many were dropped.
+   * Drops entries that carry nothing the aggregator's record does not: CLOSED (not forced, not
+   * degraded), no cool-down left, and either no report for a whole window (the window is empty), or no
+   * failure in the window while a live aggregator's record has taken every report this replica took
+   * (`agrees`). Keeps memory to the instances that are failing or ahead of the aggregator: a healthy
+   * instance's next report starts a new entry from the aggregator's record. The price: that new window
+   * lacks the earlier successes, so a rate-based opening can come sooner here than in the aggregator
+   * (never later). Returns how many were dropped.
    */
-  sweepIdle(now: number): number {
+  sweep(now: number, agrees: (instanceId: string, seenAt: number) => boolean): number {
     let dropped = 0;
     for (const [id, e] of this.entries) {
       const settled = e.breaker.state === 'CLOSED' && !e.breaker.degraded && (e.cooldownUntil === null || e.cooldownUntil <= now);
-      if (settled && now - e.seenAt > e.config.windowMs) {
+      if (!settled) continue;
+      const idle = now - e.seenAt > e.config.windowMs;
+      if (idle || (e.window.consecutiveFailures === 0 && !hasFailures(e, now) && agrees(id, e.seenAt))) {
         this.entries.delete(id);
         dropped++;
       }
@@ -132,6 +138,10 @@ export class LocalBreakers {
     adoptRecord(e, remote);
     e.adoptedAt = remote.updatedAt;
   }
+}
+
+function hasFailures(e: Entry, now: number): boolean {
+  return windowStats(e.window, now, windowConfigOf(e.config)).failures > 0;
 }
 
 function viewOf(e: Entry, withStats: boolean, now: number): LocalView {
