@@ -80,6 +80,15 @@ describe('BatchRetrier', () => {
     expect(retrier.ready()).to.equal(true);
   });
 
+  it('counts a step that hangs (never answers, never fails) as held', async () => {
+    const { retrier, advance, signal } = setup({ maxHeldMs: 30_000 });
+    void retrier.run('write', () => new Promise<never>(() => undefined), { signal });
+    expect(retrier.heldMs()).to.equal(0);
+    advance(45_000);
+    expect(retrier.heldMs()).to.equal(45_000);
+    expect(retrier.ready()).to.equal(false);
+  });
+
   it('gives up (ABANDON, nothing rethrown) when stopped or when the batch is no longer ours', async () => {
     const { retrier, bugs } = setup();
     const stop = new AbortController();

@@ -43,8 +43,9 @@ export interface BatchRetrierOptions {
  *
  * - infrastructure: retried with capped, jittered backoff for as long as it lasts (an outage must never
  *   lose or dead-letter an event), counted in `apg_<service>_batch_retries_total{stage}`; the age of the
- *   oldest batch held is `apg_<service>_batch_held_seconds`, and `ready()` turns false once it passes
- *   `maxHeldMs`, so `/readyz` says 503 instead of the consumer idling silently;
+ *   oldest step in progress (retrying, or hung on a connection that never answers) is
+ *   `apg_<service>_batch_held_seconds`, and `ready()` turns false once it passes `maxHeldMs`, so
+ *   `/readyz` says 503 instead of the consumer idling silently;
  * - data: rethrown at once, for the caller to isolate the offending events and dead-letter them;
  * - bug: handed to `onBug` (the process exits) and the step abandoned, never retried.
  */
@@ -66,7 +67,7 @@ export class BatchRetrier {
     const held = () => this.heldMs() / 1000;
     new Gauge({
       name: `apg_${options.service}_batch_held_seconds`,
-      help: 'How long the oldest batch currently retrying an infrastructure error has been held (0 when none)',
+      help: 'How long the oldest batch step in progress (running, hung, or retrying infrastructure errors) has been held (0 when none)',
       registers: [options.metrics],
       collect() {
         this.set(held());
@@ -74,7 +75,7 @@ export class BatchRetrier {
     });
   }
 
-  /** Age of the oldest batch currently held by infrastructure retries, 0 when none. */
+  /** Age of the oldest step in progress (running, hung or retrying), 0 when none. */
   heldMs(): number {
     let oldest = Infinity;
     for (const h of this.holds) oldest = Math.min(oldest, h.since);
@@ -90,7 +91,10 @@ export class BatchRetrier {
   async run<T>(stage: string, fn: () => Promise<T>, scope: HoldScope): Promise<T | typeof ABANDON> {
     const { baseDelayMs = 200, maxDelayMs = 10_000, log } = this.options;
     const active = scope.active ?? (() => true);
-    let hold: { since: number } | null = null;
+    // Held from the first attempt, not the first failure: a step that hangs (a black-holed connection
+    // never answers, never fails) must show in the gauge and in readiness like one that keeps failing.
+    const hold = { since: this.now() };
+    this.holds.add(hold);
     try {
       for (let attempt = 0; ; attempt++) {
         if (scope.signal.aborted || !active()) return ABANDON;
@@ -106,7 +110,6 @@ export class BatchRetrier {
             this.options.onBug(err, stage);
             return ABANDON;
           }
-          if (!hold) this.holds.add((hold = { since: this.now() }));
           this.retries.inc({ stage });
           const delay = backoffDelay(Math.min(attempt, 16), baseDelayMs, maxDelayMs);
           log.warn({ err: describe(err), stage, attempt, delay, heldMs: this.now() - hold.since }, 'infrastructure error; batch held, retrying');
@@ -115,7 +118,7 @@ export class BatchRetrier {
         }
       }
     } finally {
-      if (hold) this.holds.delete(hold);
+      this.holds.delete(hold);
     }
   }
 }
