@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { expect } from 'chai';
 import { spawnApi, type ChildService } from '../child-service';
@@ -12,6 +13,8 @@ import { rawRequest, type RawRequest } from './raw-http';
 const MB = 1 << 20;
 /** A request may block the api's event loop this long at most. */
 const MAX_BLOCK_MS = 50;
+/** Linux's USER_HZ (`getconf CLK_TCK`): the unit of utime and stime in /proc/<pid>/stat. */
+const CLOCK_TICKS_PER_SECOND = 100;
 /** A request unanswered this long means a stuck event loop (the 60,000-digit regex took 34 s). */
 const ANSWER_TIMEOUT_MS = 5_000;
 /** prom-client's `monitorEventLoopDelay` resolution (its `eventLoopMonitoringPrecision` default). */
@@ -95,10 +98,12 @@ function setAt(body: Record<string, unknown>, path: (string | number)[], value: 
  * how long its event loop was blocked: prom-client's `apg_nodejs_eventloop_lag_max_seconds` is the max of a
  * `monitorEventLoopDelay` histogram that every scrape of /metrics reads and resets, so a scrape after each
  * request gives the longest block while the api handled it. The api runs as its own process (BODY_LIMIT 2mb),
- * so the test's own work never counts.
+ * so the test's own work never counts. On a busy machine the loop is also late when the OS runs other processes:
+ * a request that blocked it for 50 ms must have used 50 ms of the api's CPU (/proc/<pid>/stat), so a late field
+ * whose requests used less is scheduling, not the api; the others are measured alone, best of five.
  */
 describe('api: no request blocks the event loop (1 MB pathological strings in every field)', function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
   let probe: Probe;
   let api: ChildService & { http: HttpClient; admin: HttpClient };
   let tenant: TestTenant;
@@ -147,6 +152,13 @@ describe('api: no request blocks the event loop (1 MB pathological strings in ev
     return typeof value === 'string' ? value : 'x';
   };
 
+  /** CPU time (user + system) the api process has used, in ms, from /proc (10 ms ticks): reading it resets nothing. */
+  const cpuMs = (): number => {
+    const stat = readFileSync(`/proc/${api.child.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS_PER_SECOND);
+  };
+
   /**
    * Resets the gauge, then waits two monitor intervals: right after a reset the histogram drops its first
    * sample, so a block that started at once would go unseen.
@@ -184,8 +196,10 @@ describe('api: no request blocks the event loop (1 MB pathological strings in ev
     const t0 = Date.now();
     const problems: string[] = [];
     const worst: { ms: number; label: string } = { ms: 0, label: '' };
+    const worstCpu: { ms: number; label: string } = { ms: 0, label: '' };
     const blocks: number[] = [];
     let remeasured = 0;
+    let explained = 0;
     const check = (label: string, res: { status: number; text: string }) => {
       if (res.status >= 500) problems.push(`${label}: status ${res.status} ${res.text.slice(0, 200)}`);
     };
@@ -202,30 +216,49 @@ describe('api: no request blocks the event loop (1 MB pathological strings in ev
           throw new Error(`${label(name)}: no answer within ${ANSWER_TIMEOUT_MS} ms, the api's event loop is stuck (${err.message})`);
         });
       };
+      /** Sends one pattern; returns the api's CPU time for it. */
+      const measured = async (name: string, value: string): Promise<number> => {
+        const before = cpuMs();
+        check(label(name), await send(value, name));
+        const used = cpuMs() - before;
+        if (used > worstCpu.ms) Object.assign(worstCpu, { ms: used, label: label(name) });
+        return used;
+      };
       // Every pattern of the field in a row, then one reading: the gauge is a max, so it is the longest block.
       await settle();
-      for (const [name, value] of PATTERNS) check(label(name), await send(value, name));
+      const cpu: number[] = [];
+      for (const [name, value] of PATTERNS) cpu.push(await measured(name, value));
       const groupMs = await blockedMs();
       blocks.push(groupMs);
       if (groupMs > worst.ms) Object.assign(worst, { ms: groupMs, label: `${op.method.toUpperCase()} ${op.path} ${c.label}` });
       if (groupMs <= MAX_BLOCK_MS) continue;
-      // Over the limit: each pattern alone, up to five times. A GC pause or a busy neighbour process comes and
-      // goes; a super-linear regex stays (at 1 MB it would take seconds, not tens of milliseconds).
-      for (const [name, value] of PATTERNS) {
-        let ms = Infinity;
-        for (let attempt = 0; attempt < 5 && ms > MAX_BLOCK_MS; attempt++) {
+      // The loop was late. Blocking it for 50 ms takes 50 ms of the api's own CPU: a pattern that did not use
+      // that much was delayed by other processes, not by its own work. The others are measured alone, up to
+      // five times: a GC pause comes and goes, a super-linear regex stays (at 1 MB: seconds, not milliseconds).
+      explained += cpu.filter((used) => used <= MAX_BLOCK_MS).length;
+      for (const [i, [name, value]] of PATTERNS.entries()) {
+        if (cpu[i]! <= MAX_BLOCK_MS) continue;
+        let ok = false;
+        let last = '';
+        for (let attempt = 0; attempt < 5 && !ok; attempt++) {
           remeasured++;
           await settle();
-          check(label(name), await send(value, name));
-          ms = Math.min(ms, await blockedMs());
+          const used = await measured(name, value);
+          const ms = await blockedMs();
+          ok = ms <= MAX_BLOCK_MS || used <= MAX_BLOCK_MS;
+          last = `event loop blocked ${ms.toFixed(1)} ms, ${used} ms of CPU`;
         }
-        if (ms > MAX_BLOCK_MS) problems.push(`${label(name)}: event loop blocked ${ms.toFixed(1)} ms`);
+        if (!ok) problems.push(`${label(name)}: ${last}`);
       }
     }
     const seconds = (Date.now() - t0) / 1000;
     blocks.sort((a, b) => a - b);
     const at = (q: number) => blocks[Math.min(blocks.length - 1, Math.floor(q * blocks.length))]!.toFixed(0);
-    console.log(`      ${cases.length} fields × ${PATTERNS.length} patterns (${remeasured} requests re-measured alone) in ${seconds.toFixed(1)} s; longest block per field p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${worst.ms.toFixed(1)} ms (${worst.label})`);
+    console.log(
+      `      ${cases.length} fields × ${PATTERNS.length} patterns in ${seconds.toFixed(1)} s; longest event-loop block per field p50 ${at(0.5)} ms, ` +
+        `p99 ${at(0.99)} ms, max ${worst.ms.toFixed(1)} ms (${worst.label}); most api CPU for one request ${worstCpu.ms} ms (${worstCpu.label}); ` +
+        `${explained} requests in a late field used ≤ ${MAX_BLOCK_MS} ms of CPU, ${remeasured} re-measured alone`,
+    );
     expect(problems).to.deep.equal([]);
     expect(worst.ms, 'the monitor saw the 1 MB bodies being parsed at all').to.be.above(0);
     // Still serving, with its state intact.
