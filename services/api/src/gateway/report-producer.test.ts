@@ -93,6 +93,19 @@ describe('report producer flush', () => {
     expect(reports.map((r) => r.outcome())).to.deep.equal(['failed', 'failed']);
   });
 
+  it('after the first call fails, reports whose caller already got the 503 are not sent again', async () => {
+    const b = broker(new Set([1]));
+    const gone = report('a1');
+    const live = [report('c1'), report('b1')];
+    const send = async (messages: Message[]) => {
+      gone.abandoned = true; // its timeout fired while the first call was in flight
+      await b.send(messages);
+    };
+    await flushReports([gone, ...live], send, byFirstChar);
+    expect(b.sends.slice(1).sort()).to.deep.equal([['b1'], ['c1']]);
+    expect(live.map((r) => r.outcome())).to.deep.equal(['ok', 'failed']);
+  });
+
   it('the same event bytes go out on the retry (the broker deduplicates an idempotent re-send by sequence)', async () => {
     const values: string[][] = [];
     let calls = 0;

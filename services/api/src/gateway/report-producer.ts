@@ -60,12 +60,16 @@ export async function flushReports(batch: readonly PendingReport[], send: SendMe
   } catch (err) {
     error = err as Error;
   }
+  // Callers already answered 503 (the first call outlived their timeout) are not sent again: a write now would
+  // duplicate the retry they were told to make.
+  for (const { p } of items) if (p.abandoned) p.reject(error);
+  const live = items.filter(({ p }) => !p.abandoned);
   const groups = new Map<number, { messages: Message[]; reports: Set<PendingReport> }>();
-  for (const { p, messages } of items) {
+  for (const { p, messages } of live) {
     for (const m of messages) {
       const partition = partitionOf(m.key);
       if (partition === null) {
-        for (const { p: q } of items) q.reject(error);
+        for (const { p: q } of live) q.reject(error);
         return;
       }
       let g = groups.get(partition);
@@ -75,7 +79,7 @@ export async function flushReports(batch: readonly PendingReport[], send: SendMe
     }
   }
   if (groups.size < 2) {
-    for (const { p } of items) p.reject(error);
+    for (const { p } of live) p.reject(error);
     return;
   }
   const failed = new Map<PendingReport, Error>();
@@ -88,7 +92,7 @@ export async function flushReports(batch: readonly PendingReport[], send: SendMe
       }
     }),
   );
-  for (const { p } of items) {
+  for (const { p } of live) {
     const err = failed.get(p);
     if (err) p.reject(err);
     else p.resolve();
