@@ -1,7 +1,7 @@
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Counter } from 'prom-client';
 import type { BreakerConfig, Transition } from '@apg/core';
-import type { CallResultEvent } from '@apg/contracts';
+import { requestIdOfHeaders, type CallResultEvent } from '@apg/contracts';
 import {
   ABANDON,
   admitEvents,
@@ -141,7 +141,7 @@ export class BatchHandler {
         } catch (one) {
           if (classifyError(one) !== 'data') throw one;
           this.deps.metrics.events.inc({ outcome: 'data_error' });
-          this.deps.log.error({ err: (one as Error).message, field, offset: m.offset }, 'event refused by a store; skipped');
+          this.deps.log.error({ err: (one as Error).message, field, offset: m.offset, requestId: requestIdOfHeaders(m.headers) }, 'event refused by a store; skipped');
           continue;
         }
         if (outcome !== 'written') break;
@@ -175,6 +175,12 @@ export class BatchHandler {
     }));
     if (intake === ABANDON) return 'abandoned';
     const { unique, repeated } = firstOfEachEventId(intake.admitted.map((a) => a.event));
+    // The api's request id of each event (Kafka header apg-request-id), for the log lines about it.
+    const requestIds = new Map<string, string>();
+    for (const a of intake.admitted) {
+      const id = requestIdOfHeaders(a.message.headers);
+      if (id !== undefined) requestIds.set(a.event.eventId, id);
+    }
     const known = await step('applied_events', () => deps.store.appliedEvents(eventIdsByInstance(unique)));
     if (known === ABANDON) return 'abandoned';
     const list = unique.filter((e) => !known.has(e.eventId));
@@ -188,6 +194,8 @@ export class BatchHandler {
     const t = deps.now();
     const touched = new Map<string, InstanceHealth>();
     const audited: BreakerTransitionRecord[] = [];
+    /** The event whose outcome made each transition. */
+    const causes = new Map<BreakerTransitionRecord, CallResultEvent>();
     const applied = new Map<string, string[]>();
     let failed = 0;
     for (const e of list) {
@@ -199,12 +207,16 @@ export class BatchHandler {
       }
       try {
         const change = applyCall(h, e, t);
-        if (change.transition) audited.push(toAudit(h, change.transition));
+        if (change.transition) {
+          const record = toAudit(h, change.transition);
+          audited.push(record);
+          causes.set(record, e);
+        }
       } catch (err) {
         // The pure core threw on this event's values: skip the event, never the partition. The
         // instance may be half-updated, so it is reloaded from Redis on its next event.
         failed++;
-        deps.log.error({ err: (err as Error).message, instanceId: e.instanceId, eventId: e.eventId }, 'event could not be applied; skipped');
+        deps.log.error({ err: (err as Error).message, instanceId: e.instanceId, eventId: e.eventId, requestId: requestIds.get(e.eventId) }, 'event could not be applied; skipped');
         deps.book.forget(e.instanceId);
         touched.delete(e.instanceId);
         healths.delete(e.instanceId);
@@ -242,7 +254,8 @@ export class BatchHandler {
     const real = audited.filter((a) => !saved.refused.has(a.instanceId));
     for (const a of real) {
       deps.metrics.transitions.inc({ to_state: a.to });
-      deps.log.info({ instanceId: a.instanceId, from: a.from, to: a.to, reason: a.reason }, 'breaker transition');
+      const cause = causes.get(a);
+      deps.log.info({ instanceId: a.instanceId, from: a.from, to: a.to, reason: a.reason, eventId: cause?.eventId, requestId: cause ? requestIds.get(cause.eventId) : undefined }, 'breaker transition');
     }
     try {
       if ((await step('audit', () => deps.transitions.insertMany(real))) === ABANDON) return 'abandoned';

@@ -171,6 +171,7 @@ export function createApi(deps: ApiDeps): ApiService {
     heartbeatAgeMs: () => heartbeat.ageMs(),
     openLeases: () => circuit.run('leases.count', () => redis.zcard(keys.leaseExpiries())),
     caches: {
+      api_keys: () => keyCache.size,
       breaker_records: () => breakers.size,
       local_breakers: () => localBreakers.size,
       registry_groups: () => registry.sizes().groups,

@@ -1,4 +1,4 @@
-import type { CallResultEvent } from '@apg/contracts';
+import { requestIdOfHeaders, type CallResultEvent } from '@apg/contracts';
 import { ABANDON, type BatchRetrier, type DeadLetter, type Logger } from '@apg/platform';
 import type { KafkaMessage } from 'kafkajs';
 import type { CallResultWriter } from './call-result-store';
@@ -201,7 +201,7 @@ export class BatchWriter {
       };
       const sent = await this.deps.retrier.run('dead-letter', () => this.deps.deadLetter([letter]), { signal: this.abortController.signal });
       if (sent === ABANDON) return ABANDON;
-      this.deps.log.warn({ eventId: item.event.eventId, err: message }, 'event refused by the database; dead-lettered');
+      this.deps.log.warn({ eventId: item.event.eventId, requestId: requestIdOfHeaders(item.message.headers), err: message }, 'event refused by the database; dead-lettered');
       return { inserted: 0, rejected: 1 };
     }
     const mid = items.length >>> 1;

@@ -21,6 +21,7 @@ import { OffsetTracker } from './offset-tracker';
 import { PartitionStore } from './partition-store';
 import { RetentionMaintainer, type RetentionOptions } from './retention-maintainer';
 import { DAY_MS } from './retention-plan';
+import { logDeadLetteredRequests } from './dead-letter-log';
 
 /** How hard the ingestor pulls; the defaults reach ≥ 20,000 events/s on a 2-core machine (bench/ingest.ts). */
 export interface ThroughputOptions extends BatchWriterOptions {
@@ -211,6 +212,7 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
       if (sent === ABANDON) return;
       outcomes.inc({ outcome: 'dlq' }, rejected.length);
       log.warn({ count: rejected.length, reasons: [...new Set(rejected.map((r) => r.reason))] }, 'messages dead-lettered');
+      logDeadLetteredRequests(log, rejected);
     }
     const last = batch.messages[batch.messages.length - 1]!;
     writer.enqueue({ items, batch: tracker.register(batch.partition, last.offset) });

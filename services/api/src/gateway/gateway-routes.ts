@@ -5,7 +5,6 @@ import {
   ReportResultRequestSchema,
   callTimestampProblem,
   readUsageMetrics,
-  SelectInstanceRequestSchema,
   ok,
   type CallResultEvent,
   type ReportResultRequest,
@@ -36,7 +35,7 @@ export function gatewayRoutes(deps: {
   const now = deps.now ?? Date.now;
 
   router.post('/select-instance', async (req, res) => {
-    const body = parseOr400(SelectInstanceRequestSchema, req.body);
+    const body = deps.selection.parseRequest(req.body);
     // The request's logger is made only if something logs (a child per request would cost every select).
     const log = () => requestLog(res, deps.log);
     const data = await deps.selection.select(tenantOf(res), body, log);

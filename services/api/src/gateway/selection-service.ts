@@ -15,10 +15,10 @@ import {
   type SmartConfig,
   type StrategyName,
 } from '@apg/core';
-import type { SelectInstanceRequest, SelectedInstanceDto } from '@apg/contracts';
+import { SelectInstanceRequestSchema, type SelectInstanceRequest, type SelectedInstanceDto } from '@apg/contracts';
 import { newId, type Logger, type RedisKeys } from '@apg/platform';
-import { HttpError } from '../http/http-error';
-import { NoInstanceError, selectOutcomeOf, selectOutcomeOfError, type SelectOutcome } from '../metrics/outcomes';
+import { HttpError, parseOr400 } from '../http/http-error';
+import { NoInstanceError, selectOutcomeOf, selectOutcomeOfError, UNKNOWN_STRATEGY, type SelectOutcome } from '../metrics/outcomes';
 import type { InstanceRecord } from '../instances/instance-store';
 import type { RegistryCache } from '../instances/registry-cache';
 import { toInstanceDto } from '../instances/instance-dto';
@@ -91,6 +91,16 @@ export class SelectionService {
     private readonly rand: () => number = Math.random,
   ) {}
 
+  /** The request body, validated; a refused one is counted (strategy `unknown`, outcome `invalid`) before its 400. */
+  parseRequest(body: unknown): SelectInstanceRequest {
+    try {
+      return parseOr400(SelectInstanceRequestSchema, body);
+    } catch (err) {
+      this.options.observer?.selected(UNKNOWN_STRATEGY, 'invalid', 0, null, null);
+      throw err;
+    }
+  }
+
   /**
    * One select, told to the observer with its outcome and time (`performance.now()`: no allocation). A
    * select that throws is told too, with the outcome its error stands for, then rethrown. `log` gives the
@@ -98,7 +108,7 @@ export class SelectionService {
    */
   async select(who: Selector, req: SelectInstanceRequest, log?: () => Logger): Promise<SelectAnswer> {
     const started = performance.now();
-    let strategy = 'unknown';
+    let strategy = UNKNOWN_STRATEGY;
     try {
       const s = this.strategyOf(who, req);
       strategy = s;

@@ -1,7 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { STRATEGY_NAMES } from '@apg/core';
 import { CounterSeries, FastCounter, FastHistogram, type HistogramSeries } from './fast-metrics';
-import { REPORT_OUTCOMES, SELECT_OUTCOMES, type ReportOutcome, type SelectOutcome } from './outcomes';
+import { REPORT_OUTCOMES, SELECT_OUTCOMES, UNKNOWN_STRATEGY, type ReportOutcome, type SelectOutcome } from './outcomes';
 import { InstanceSeries } from './instance-series';
 
 /** Where a select's verdict on the chosen instance came from: the aggregator's record or this replica's local breaker. */
@@ -21,8 +21,6 @@ export interface ApiMetricsOptions {
   perInstanceMax?: number;
 }
 
-/** `strategy` label of a select whose strategy was never resolved (an invalid request). */
-export const UNKNOWN_STRATEGY = 'unknown';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const DECISION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];

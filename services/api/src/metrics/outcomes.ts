@@ -7,11 +7,14 @@ import { HttpError } from '../http/http-error';
  *   `panic`: nothing was selectable and the project's panic mode served the least-bad instance;
  * - `no_instance`: no ACTIVE instance matches at all; `no_healthy`: instances exist but none is routable
  *   (circuit open, cooling down, over its limits), also for an exhausted fallback chain;
- * - `rate_limited` (429), `quota_exceeded` (422), `affinity_unavailable` (STRICT affinity, bound instance
+ * - `rate_limited` (429), `affinity_unavailable` (STRICT affinity, bound instance
  *   unusable), `invalid` (400: body or strategy), `error` (anything else: a bug or a dependency failure).
  */
-export const SELECT_OUTCOMES = ['ok', 'fallback', 'panic', 'no_instance', 'no_healthy', 'rate_limited', 'quota_exceeded', 'affinity_unavailable', 'invalid', 'error'] as const;
+export const SELECT_OUTCOMES = ['ok', 'fallback', 'panic', 'no_instance', 'no_healthy', 'rate_limited', 'affinity_unavailable', 'invalid', 'error'] as const;
 export type SelectOutcome = (typeof SELECT_OUTCOMES)[number];
+
+/** `strategy` label of a select whose strategy was never resolved (an invalid request). */
+export const UNKNOWN_STRATEGY = 'unknown';
 
 /** How a report ended, the `outcome` label of `apg_report_total` (from the response it got). */
 export const REPORT_OUTCOMES = ['accepted', 'invalid', 'not_found', 'unavailable', 'rate_limited', 'unauthorized', 'error'] as const;
@@ -24,13 +27,11 @@ export class NoInstanceError extends HttpError {
   }
 }
 
-// Keyed by string: QUOTA_EXCEEDED belongs to the quotas work and may not be an ErrorCode yet.
-const SELECT_BY_CODE: Partial<Record<string, SelectOutcome>> = {
+const SELECT_BY_CODE: Partial<Record<ErrorCode, SelectOutcome>> = {
   NO_AVAILABLE_INSTANCE: 'no_instance',
   NO_HEALTHY_INSTANCE: 'no_healthy',
   FALLBACK_EXHAUSTED: 'no_healthy',
   RATE_LIMITED: 'rate_limited',
-  QUOTA_EXCEEDED: 'quota_exceeded',
   AFFINITY_UNAVAILABLE: 'affinity_unavailable',
 };
 

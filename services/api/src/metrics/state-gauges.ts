@@ -24,36 +24,24 @@ export interface StateSources {
  */
 export function registerStateGauges(registry: Registry, src: StateSources): void {
   const registers = [registry];
-  // One census per scrape, shared by the two gauges that read it.
-  let census: ReturnType<StateSources['census']> | null = null;
-  let censusAt = 0;
-  const latest = () => {
-    const now = Date.now();
-    if (census === null || now - censusAt > 1000) {
-      census = src.census();
-      censusAt = now;
-    }
-    return census;
-  };
+  // One census per scrape, set into both gauges by the first (registered, so collected, before the second).
+  const verdictSources = new Gauge({
+    name: 'apg_breaker_verdict_instances',
+    help: 'Instances by whose verdict this replica decides with: the aggregator\'s record or its own local breaker',
+    labelNames: ['source'] as const, registers: [],
+  });
   new Gauge({
     name: 'apg_breaker_instances',
     help: 'Instances with a breaker verdict on this replica (aggregator record or local breaker), by the state it decides with',
     labelNames: ['state'] as const, registers,
     collect() {
-      const { states } = latest();
-      for (const state of BREAKER_STATES) this.set({ state }, states.get(state) ?? 0);
+      const census = src.census();
+      for (const state of BREAKER_STATES) this.set({ state }, census.states.get(state) ?? 0);
+      verdictSources.set({ source: 'aggregator' }, census.sources.remote);
+      verdictSources.set({ source: 'local' }, census.sources.local);
     },
   });
-  new Gauge({
-    name: 'apg_breaker_verdict_instances',
-    help: 'Instances by whose verdict this replica decides with: the aggregator\'s record or its own local breaker',
-    labelNames: ['source'] as const, registers,
-    collect() {
-      const { sources } = latest();
-      this.set({ source: 'aggregator' }, sources.remote);
-      this.set({ source: 'local' }, sources.local);
-    },
-  });
+  registry.registerMetric(verdictSources);
   const ageGauge = (name: string, help: string, read: () => number | null) => new Gauge({
     name, help, registers,
     // +Inf when there never was one: "older than any threshold" is what an alert on it should see.
