@@ -52,10 +52,10 @@ export class BreakerVerdicts {
     return { states, sources };
   }
 
-  /** Feeds a report this replica took (already accepted by Kafka) to the local breaker. */
-  noteReport(instanceId: string, projectId: string, config: BreakerConfig, call: ReportedCall, receivedAt: number): void {
+  /** Feeds a report this replica took (already accepted by Kafka) to the local breaker, once per eventId. */
+  noteReport(instanceId: string, projectId: string, config: BreakerConfig, call: ReportedCall & { eventId: string }, receivedAt: number): void {
     const now = this.now();
-    this.local.note({ instanceId, projectId, config, call, receivedAt, remote: this.remote.peek(instanceId), aggregatorFresh: this.heartbeat.isFresh(now), now });
+    this.local.note({ instanceId, projectId, config, call, eventId: call.eventId, receivedAt, remote: this.remote.peek(instanceId), aggregatorFresh: this.heartbeat.isFresh(now), now });
   }
 
   /** Instances deleted on this replica: their local state goes at once. */

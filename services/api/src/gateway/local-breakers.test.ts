@@ -69,6 +69,20 @@ describe('local breakers (one per instance this replica takes reports on)', () =
     expect(book.verdict('a', null, false, t1 + 1, UNSEEN).record).to.include({ state: 'OPEN', reopenCount: 1, openUntil: t1 + 2 * C.openDurationMs });
   });
 
+  it('counts a retried report (same eventId) once', () => {
+    const book = new LocalBreakers();
+    for (let i = 0; i < 10; i++) {
+      book.note({ instanceId: 'a', projectId: P, config: C, call: fail(T0 + i), eventId: `e${i % 2 === 0 ? i : i - 1}`, receivedAt: T0 + i, remote: null, aggregatorFresh: false, now: T0 + i });
+    }
+    // Five distinct events, each sent twice: exactly the threshold, so OPEN; four would not be.
+    expect(book.verdict('a', null, false, T0 + 20, UNSEEN).record.state).to.equal('OPEN');
+    const short = new LocalBreakers();
+    for (let i = 0; i < 8; i++) {
+      short.note({ instanceId: 'a', projectId: P, config: C, call: fail(T0 + i), eventId: `e${Math.floor(i / 2)}`, receivedAt: T0 + i, remote: null, aggregatorFresh: false, now: T0 + i });
+    }
+    expect(short.verdict('a', null, false, T0 + 20, UNSEEN).record.state).to.equal('CLOSED');
+  });
+
   it('drops entries that only repeat a live aggregator\'s CLOSED record, never one with failures in its window', () => {
     const book = new LocalBreakers();
     feed(book, 'healthy', [ok(T0), ok(T0 + 1)]);

@@ -20,7 +20,12 @@ interface Entry extends InstanceBreakerState {
   seenAt: number;
   /** `updatedAt` of the last aggregator record adopted (see `adoptRecord`). */
   adoptedAt: number;
+  /** The last few eventIds applied: a client retrying a report (same selectionId, same eventId) counts once. */
+  recent: string[];
 }
+
+/** How many recent eventIds an entry remembers; a retry follows its original closely. */
+const RECENT_EVENTS = 4;
 
 export interface LocalBreakersOptions {
   /**
@@ -56,9 +61,10 @@ export class LocalBreakers {
    * one (an instance opened before this replica's first report stays open); an existing one first takes
    * over a record it should follow, then ticks (a probe result must find HALF_OPEN), then applies.
    */
-  note(args: { instanceId: string; projectId: string; config: BreakerConfig; call: ReportedCall; receivedAt: number; remote: HealthRecord | null; aggregatorFresh: boolean; now: number }): void {
+  note(args: { instanceId: string; projectId: string; config: BreakerConfig; call: ReportedCall; eventId?: string; receivedAt: number; remote: HealthRecord | null; aggregatorFresh: boolean; now: number }): void {
     const { instanceId, config, now, remote } = args;
     let e = this.entries.get(instanceId);
+    if (e && args.eventId !== undefined && e.recent.includes(args.eventId)) return;
     if (e) {
       this.reconcile(e, remote, args.aggregatorFresh, now);
       this.entries.delete(instanceId);
@@ -71,6 +77,7 @@ export class LocalBreakers {
         cooldownUntil: null,
         seenAt: 0,
         adoptedAt: 0,
+        recent: [],
       };
       if (remote) {
         adoptRecord(e, remote);
@@ -81,6 +88,10 @@ export class LocalBreakers {
     tickInstanceBreaker(e, now, config);
     applyReportedCall(e, args.call, now, config);
     e.seenAt = Math.max(e.seenAt, args.receivedAt);
+    if (args.eventId !== undefined) {
+      e.recent.push(args.eventId);
+      if (e.recent.length > RECENT_EVENTS) e.recent.shift();
+    }
     this.entries.set(instanceId, e);
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;

@@ -346,7 +346,7 @@ export class SelectionService {
    * instance's own breaker config, and settles a probe it answers (`probe` unknown counts: a client
    * without selectionIds reports its probes like any call).
    */
-  noteReport(instance: InstanceRecord, event: ReportedCall & { receivedAt?: number | undefined }): void {
+  noteReport(instance: InstanceRecord, event: ReportedCall & { eventId: string; receivedAt?: number | undefined }): void {
     this.health.noteReport(instance.id, instance.projectId, this.configFor(instance), event, event.receivedAt ?? this.now());
     this.options.observer?.reportNoted(instance.id, event.success);
     if (event.probe !== false) this.permits.settle(instance.id);
