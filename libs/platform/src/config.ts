@@ -48,6 +48,11 @@ export const envFragments = {
     KAFKA_TOPIC_DLQ: z.string().min(1).default('apg.call-results.dlq'),
     KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(256).default(6),
   },
+  /** The two consumer groups: each stage reads its own, the api watches both for stalls. */
+  consumerGroups: {
+    KAFKA_GROUP_INGESTOR: z.string().min(1).max(255).default('apg-ingestor'),
+    KAFKA_GROUP_AGGREGATOR: z.string().min(1).max(255).default('apg-aggregator'),
+  },
   log: {
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   },

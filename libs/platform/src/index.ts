@@ -16,3 +16,5 @@ export * from './batch-retry';
 export * from './error-class';
 export * from './stores/breaker-transition-store';
 export * from './lua-script';
+export * from './group-lag-book';
+export * from './consumer-group-lag';

@@ -77,6 +77,7 @@ export async function startApi(names: StackNames, overrides: Partial<ApiOptions>
       affinityTtlMs: 30 * 60_000,
       selectRateLimit: 0,
       retentionDays: 7,
+      pipeline: { groups: { ingestor: names.ingestorGroup, aggregator: names.aggregatorGroup }, stallMs: 60_000, pollMs: 1000 },
       version: 'test',
       ...apiOverrides,
     },

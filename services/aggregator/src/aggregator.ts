@@ -5,6 +5,7 @@ import type { BreakerConfig } from '@apg/core';
 import {
   BatchRetrier,
   BreakerTransitionStore,
+  ConsumerGroupLag,
   DEFAULT_RAW_RETENTION_DAYS,
   ensureTopics,
   InstanceDirectory,
@@ -77,6 +78,13 @@ export interface AggregatorOptions {
    * @default 1000
    */
   heartbeatMs?: number;
+  /**
+   * Events waiting longer than this to be applied (a batch in progress, or the group's committed offset
+   * stuck behind the log end) make the aggregator unready and stop its heartbeat. @default 30000
+   */
+  maxEventAgeMs?: number;
+  /** How often the group's committed offsets and the log ends are polled. @default 5000 */
+  lagPollMs?: number;
 }
 
 export interface AggregatorDeps {
@@ -129,6 +137,8 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
   const lag = new ConsumerLag();
   const abort = new AbortController();
   const maxHeldMs = options.maxHeldMs ?? 10_000;
+  const maxEventAgeMs = options.maxEventAgeMs ?? 30_000;
+  const groupLag = new ConsumerGroupLag(kafka, { groupId: options.groupId, topic: options.topic, intervalMs: options.lagPollMs ?? 5000 }, log, deps.io, now);
   const member = `${hostname()}:${process.pid}`;
 
   const m = deps.metrics;
@@ -180,7 +190,9 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
   });
   const ticker = new Ticker({ book, claims, transitions, log, transitionCount, now });
   const watch = new RedisWatch({ redis, store, book, claims, log, restores, now });
-  const readinessInput = () => ({ partitions: consumer.partitions(), oldestBatchMs: batches.oldestInFlightMs(), maxHeldMs });
+  // The oldest unapplied event: in a batch held here (our clock), or behind the group's stuck commit (polled).
+  const oldestEventMs = () => Math.max(batches.oldestInFlightMs(), groupLag.book.oldestWaitMs());
+  const readinessInput = () => ({ partitions: consumer.partitions(), oldestBatchMs: batches.oldestInFlightMs(), maxHeldMs, oldestEventMs: oldestEventMs(), maxEventAgeMs });
   const heartbeat = new HeartbeatWriter(store, () => ({ ...readinessInput(), now: now(), member: consumer.member() || member }), log);
   const listener = new NotificationListener(deps.redisSub, keys, log, (n: Notification) => {
     if (n.kind === 'forced') {
@@ -193,10 +205,19 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
   });
 
   new Gauge({ name: 'apg_aggregator_instances', help: 'Instances with state in this aggregator', registers: [m], collect() { this.set(book.size); } });
-  new Gauge({ name: 'apg_aggregator_consumer_lag', help: 'Messages behind the high watermark, summed over assigned partitions', registers: [m], collect() { this.set(lag.total()); } });
+  new Gauge({
+    name: 'apg_aggregator_consumer_lag',
+    help: 'Messages of the partition the group has not committed (high watermark - committed offset), polled from the broker; every member reports the whole group, so aggregate with max by (partition)',
+    labelNames: ['partition'] as const,
+    registers: [m],
+    collect() {
+      this.reset();
+      for (const [partition, n] of groupLag.book.lagByPartition()) this.set({ partition: String(partition) }, n);
+    },
+  });
   new Gauge({ name: 'apg_aggregator_assigned_partitions', help: 'Partitions this member holds in the current generation', registers: [m], collect() { this.set(consumer.partitions()); } });
   new Gauge({ name: 'apg_aggregator_batch_in_flight_seconds', help: 'Age of the oldest batch in progress (retrying or waiting on a dependency), 0 when none', registers: [m], collect() { this.set(batches.oldestInFlightMs() / 1000); } });
-  new Gauge({ name: 'apg_aggregator_oldest_unapplied_event_age_seconds', help: 'Age (by Kafka timestamp) of the oldest event in a batch in progress, 0 when none', registers: [m], collect() { this.set(batches.oldestUnappliedEventMs() / 1000); } });
+  new Gauge({ name: 'apg_aggregator_oldest_unapplied_event_age_seconds', help: 'How long the oldest event not yet applied has waited (lower bound): held in a batch in progress, or behind the group commit since first polled', registers: [m], collect() { this.set(oldestEventMs() / 1000); } });
 
   const maxHungMs = options.maxHungMs ?? 60_000;
   const watchdog = (): void => {
@@ -215,6 +236,7 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
     await consumer.stop();
     await watch.stop();
     await listener.stop();
+    await groupLag.stop();
   }
 
   return {
@@ -225,6 +247,7 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
       await book.rememberAll();
       await watch.start(options.redisCheckMs ?? 500);
       await consumer.start();
+      await groupLag.start();
       ticker.start(options.tickMs);
       heartbeat.start(options.heartbeatMs ?? 1000);
       timers.push(setInterval(watchdog, 1000));

@@ -47,7 +47,6 @@ type Outcome = 'written' | 'abandoned' | 'fenced';
 
 interface InFlight {
   since: number;
-  firstEventAt: number;
   /** When a step attempt last started or ended. */
   lastActivity: number;
 }
@@ -65,8 +64,8 @@ interface InFlight {
  */
 export class BatchHandler {
   /**
-   * The batches in progress: since when, and the Kafka timestamp of their first message (a hung call
-   * counts as held as much as a retried one).
+   * The batches in progress, since when (a hung call counts as held as much as a retried one). Our clock,
+   * not the messages' Kafka timestamps: a producer writing straight to the topic sets those as it likes.
    */
   private readonly inFlight = new Set<InFlight>();
 
@@ -76,13 +75,6 @@ export class BatchHandler {
   oldestInFlightMs(): number {
     let oldest = Infinity;
     for (const b of this.inFlight) oldest = Math.min(oldest, b.since);
-    return oldest === Infinity ? 0 : Math.max(0, this.deps.now() - oldest);
-  }
-
-  /** Age of the oldest event held in a batch in progress (by its Kafka timestamp), 0 when none. */
-  oldestUnappliedEventMs(): number {
-    let oldest = Infinity;
-    for (const b of this.inFlight) oldest = Math.min(oldest, b.firstEventAt);
     return oldest === Infinity ? 0 : Math.max(0, this.deps.now() - oldest);
   }
 
@@ -101,8 +93,7 @@ export class BatchHandler {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
     const since = this.deps.now();
-    const stamp = Number(batch.messages[0]!.timestamp);
-    const held: InFlight = { since, firstEventAt: Number.isFinite(stamp) ? Math.min(stamp, since) : since, lastActivity: since };
+    const held: InFlight = { since, lastActivity: since };
     this.inFlight.add(held);
     try {
       await this.handleMessages(payload, held);

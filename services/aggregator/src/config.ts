@@ -7,7 +7,7 @@ export const AggregatorEnvSchema = z.object({
   ...envFragments.kafka,
   ...envFragments.log,
   ...envFragments.breaker,
-  KAFKA_GROUP_AGGREGATOR: z.string().min(1).default('apg-aggregator'),
+  KAFKA_GROUP_AGGREGATOR: envFragments.consumerGroups.KAFKA_GROUP_AGGREGATOR,
   AGGREGATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
   MAX_EVENT_BYTES: z.coerce.number().int().min(256).default(16_384),
   TICK_MS: z.coerce.number().int().min(10).max(10_000).default(250),
@@ -30,6 +30,13 @@ export const AggregatorEnvSchema = z.object({
   AGGREGATOR_MAX_HELD_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   /** A batch step that has not returned for this long (a black-holed connection) makes the process exit 70. */
   AGGREGATOR_MAX_HUNG_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  /**
+   * Events waiting longer than this to be applied (held here, or the group's commit stuck behind the log
+   * end) turn `/readyz` 503 and stop the heartbeat (the api then decides with its local breakers).
+   */
+  AGGREGATOR_MAX_EVENT_AGE_MS: z.coerce.number().int().min(1000).max(86_400_000).default(30_000),
+  /** How often the group's committed offsets and the log ends are polled (lag gauges, the wait above). */
+  AGGREGATOR_LAG_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
 }).refine((e) => e.AGGREGATOR_GROUP_HEARTBEAT_MS * 3 <= e.AGGREGATOR_SESSION_TIMEOUT_MS, {
   path: ['AGGREGATOR_GROUP_HEARTBEAT_MS'],
   message: 'must be at most a third of AGGREGATOR_SESSION_TIMEOUT_MS',

@@ -10,15 +10,20 @@ export interface ReadinessInput {
   oldestBatchMs: number;
   /** A batch held longer than this makes the aggregator unready. */
   maxHeldMs: number;
+  /** How long the oldest unapplied event has waited (held here, or behind the group's commit), 0 when none. */
+  oldestEventMs: number;
+  /** Events waiting longer than this make the aggregator unready: the breakers are that far behind. */
+  maxEventAgeMs: number;
 }
 
 /**
  * `/readyz` of the aggregator: it holds partitions (not before its first assignment, not after its
- * consumer crashed or while it is a spare member of a group with fewer partitions than members), and no
- * batch has been held longer than `maxHeldMs` (an outage or a hung dependency: it consumes nothing).
+ * consumer crashed or while it is a spare member of a group with fewer partitions than members), no
+ * batch has been held longer than `maxHeldMs` (an outage or a hung dependency: it consumes nothing), and
+ * no event has waited longer than `maxEventAgeMs` (the group is stuck behind, whichever member holds it).
  */
-export function readinessOf(s: ReadinessInput): { assigned: boolean; batches: boolean } {
-  return { assigned: s.partitions > 0, batches: s.oldestBatchMs <= s.maxHeldMs };
+export function readinessOf(s: ReadinessInput): { assigned: boolean; batches: boolean; events: boolean } {
+  return { assigned: s.partitions > 0, batches: s.oldestBatchMs <= s.maxHeldMs, events: s.oldestEventMs <= s.maxEventAgeMs };
 }
 
 /**
@@ -30,7 +35,7 @@ export const HEARTBEAT_MAX_BATCH_MS = 2000;
 /** The heartbeat to write now, or `null` when this member should not vouch for the breakers. */
 export function heartbeatOf(s: ReadinessInput & { now: number; member: string }): AggregatorHeartbeat | null {
   const r = readinessOf({ ...s, maxHeldMs: Math.min(s.maxHeldMs, HEARTBEAT_MAX_BATCH_MS) });
-  if (!r.assigned || !r.batches) return null;
+  if (!r.assigned || !r.batches || !r.events) return null;
   return { at: Math.max(0, Math.round(s.now)), member: s.member.slice(0, 256), partitions: s.partitions };
 }
 

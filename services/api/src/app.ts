@@ -22,6 +22,7 @@ import { LeaseSweeper } from './gateway/lease-sweeper';
 import { RoutingState } from './gateway/routing-state';
 import { SelectionService } from './gateway/selection-service';
 import { healthRoutes, checkDependencies } from './health/health-routes';
+import { PipelineWatch, type PipelineWatchOptions } from './health/pipeline-watch';
 import { protectedHealthRoutes } from './health/protected-health-routes';
 import { adminAuth } from './http/admin-auth';
 import { errorMiddleware, notFoundHandler } from './http/error-middleware';
@@ -92,6 +93,8 @@ export interface ApiOptions {
   perInstanceMetrics?: ApiMetricsOptions;
   seedApiKey?: string;
   version: string;
+  /** The consumer groups watched for stalls (`/api/health` names a stalled stage). */
+  pipeline: Omit<PipelineWatchOptions, 'topic'>;
   /** The circuit around Redis (timeout per call, failures that open it, background probe period). */
   redisCircuit?: Partial<CircuitOptions>;
 }
@@ -133,6 +136,7 @@ export function createApi(deps: ApiDeps): ApiService {
   const heartbeat = new AggregatorHeartbeatWatch(redis, keys, circuit, log.child({ component: 'heartbeat' }), { pollMs: 500 });
   const localBreakers = new LocalBreakers();
   const verdicts = new BreakerVerdicts(breakers, localBreakers, heartbeat, registry, log.child({ component: 'local-breakers' }), { sweepMs: 1000 });
+  const pipeline = new PipelineWatch(deps.kafka, { topic: options.topic, ...options.pipeline }, log.child({ component: 'pipeline' }), deps.io);
   notifier.onRegistryChange((c) => {
     if (c.kind === 'auth') return keyCache.clear();
     registry.invalidateProject(c.projectId);
@@ -210,7 +214,7 @@ export function createApi(deps: ApiDeps): ApiService {
   };
   // Before '/health', which would otherwise take this path unauthenticated.
   mount('/health/protected', protectedHealthRoutes(), withKey);
-  mount('/health', healthRoutes({ db, redis, breakers, producer, circuit, heartbeat, version: options.version }), anonymous);
+  mount('/health', healthRoutes({ db, redis, breakers, producer, circuit, heartbeat, pipeline, version: options.version }), anonymous);
   mount('/projects', projectRoutes({ projects }), anonymous);
   mount('/gateway', gatewayRoutes({ selection, registry, producer, state: routingState, log, leaseTtlMs: options.leaseTtlMs, retentionMs: options.retentionDays * 86_400_000 }), withKey);
   mount('/instances', instanceRoutes({ instances: instanceStore, notifier, breakerStates }), withKey);
@@ -228,7 +232,7 @@ export function createApi(deps: ApiDeps): ApiService {
   ops.get('/readyz', async (_req, res) => {
     // The aggregator's heartbeat is reported but does not gate readiness: this replica serves from its
     // local breakers while the aggregator is away.
-    const d = await checkDependencies({ db, redis, breakers, producer, circuit, heartbeat });
+    const d = await checkDependencies({ db, redis, breakers, producer, circuit, heartbeat, pipeline });
     const up = d.postgres.status === 'UP' && d.redis.status === 'UP';
     res.status(up ? 200 : 503).json({ status: up ? 'UP' : 'DOWN', dependencies: d });
   });
@@ -261,6 +265,7 @@ export function createApi(deps: ApiDeps): ApiService {
       await notifier.start();
       await breakers.start();
       await heartbeat.start();
+      await pipeline.start();
       verdicts.start();
       // In the background: selection must serve while Kafka is down; reports wait for it (bounded).
       void producer.connect();
@@ -280,7 +285,7 @@ export function createApi(deps: ApiDeps): ApiService {
         opsServer = await startOpsServer({
           port: options.opsPort, host: options.host, registry: deps.metrics,
           readiness: async () => {
-            const d = await checkDependencies({ db, redis, breakers, producer, circuit, heartbeat });
+            const d = await checkDependencies({ db, redis, breakers, producer, circuit, heartbeat, pipeline });
             return { postgres: d.postgres.status === 'UP', redis: d.redis.status === 'UP' };
           },
         });
@@ -304,6 +309,7 @@ export function createApi(deps: ApiDeps): ApiService {
         await new Promise<void>((resolve) => s.close(() => resolve()));
       }
       await producer.stop();
+      await pipeline.stop();
     },
   };
 }

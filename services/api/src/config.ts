@@ -8,6 +8,7 @@ export const ApiEnvSchema = z.object({
   ...envFragments.database,
   ...envFragments.redis,
   ...envFragments.kafka,
+  ...envFragments.consumerGroups,
   ...envFragments.log,
   ...envFragments.breaker,
   PORT: z.coerce.number().int().min(0).max(65535).default(8081),
@@ -47,6 +48,10 @@ export const ApiEnvSchema = z.object({
   // open it, and how often an open circuit pings Redis to close again.
   REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(250),
   REDIS_CIRCUIT_FAILURES: z.coerce.number().int().min(1).max(1000).default(3),
+  // Pipeline stalls (README "Stalls"): a consumer group whose oldest uncommitted event has waited longer
+  // than PIPELINE_STALL_MS is named in /api/health; its lag is read from Kafka every PIPELINE_LAG_POLL_MS.
+  PIPELINE_STALL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
+  PIPELINE_LAG_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   REDIS_CIRCUIT_PROBE_MS: z.coerce.number().int().min(50).max(60_000).default(500),
 });
 export type ApiEnv = z.infer<typeof ApiEnvSchema>;

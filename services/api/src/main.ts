@@ -39,6 +39,11 @@ runMain('api', async () => {
       selectRateLimit: env.SELECT_RATE_LIMIT_PER_SECOND,
       retentionDays: env.RETENTION_DAYS,
       perInstanceMetrics: { perInstance: env.METRICS_PER_INSTANCE, perInstanceMax: env.METRICS_PER_INSTANCE_MAX },
+      pipeline: {
+        groups: { ingestor: env.KAFKA_GROUP_INGESTOR, aggregator: env.KAFKA_GROUP_AGGREGATOR },
+        stallMs: env.PIPELINE_STALL_MS,
+        pollMs: env.PIPELINE_LAG_POLL_MS,
+      },
       redisCircuit: { timeoutMs: env.REDIS_TIMEOUT_MS, failureThreshold: env.REDIS_CIRCUIT_FAILURES, probeIntervalMs: env.REDIS_CIRCUIT_PROBE_MS },
       quotas: quotasFromEnv(env),
       ...(env.API_OPS_PORT !== undefined ? { opsPort: env.API_OPS_PORT } : {}),

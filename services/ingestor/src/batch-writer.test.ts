@@ -73,7 +73,7 @@ function setup(options = { maxRowsPerWrite: 100, concurrency: 1 }) {
     },
   });
   const retries = async () => (await metrics.getSingleMetric('apg_test_batch_retries_total')!.get()).values.reduce((n, v) => n + v.value, 0);
-  const enqueue = (items: WriteItem[], partition: number, lastOffset: string) => writer.enqueue({ items, batch: tracker.register(partition, lastOffset) });
+  const enqueue = (items: WriteItem[], partition: number, lastOffset: string) => writer.enqueue({ items, batch: tracker.register(partition, lastOffset, 0) });
   return { store, tracker, commits, dlq, outcomes, writer, enqueue, retries, bugs };
 }
 

@@ -8,7 +8,7 @@ export const IngestorEnvSchema = z.object({
   ...envFragments.database,
   ...envFragments.kafka,
   ...envFragments.log,
-  KAFKA_GROUP_INGESTOR: z.string().min(1).default('apg-ingestor'),
+  KAFKA_GROUP_INGESTOR: envFragments.consumerGroups.KAFKA_GROUP_INGESTOR,
   INGESTOR_PORT: int(0, 65535, 8082),
   MAX_EVENT_BYTES: z.coerce.number().int().min(256).default(16_384),
   BREAKER_SLOW_CALL_MS: envFragments.breaker.BREAKER_SLOW_CALL_MS,
@@ -23,6 +23,9 @@ export const IngestorEnvSchema = z.object({
   INGEST_FETCH_MAX_WAIT_MS: int(10, 10_000, 500),
   INGEST_SESSION_TIMEOUT_MS: int(6000, 300_000, 30_000),
   INGEST_MAX_BATCH_HOLD_MS: int(1000, 86_400_000, 60_000),
+  // Stalls (README "Stalls"): events waiting longer than this turn /readyz 503; how often the lag is polled.
+  INGEST_MAX_EVENT_AGE_MS: int(1000, 86_400_000, 60_000),
+  INGEST_LAG_POLL_MS: int(100, 600_000, 5000),
   // Retention.
   RETENTION_DAYS: int(1, 3650, DEFAULT_RAW_RETENTION_DAYS),
   ROLLUP_RETENTION_DAYS: int(1, 36_500, 90),

@@ -4,6 +4,7 @@ import {
   ABANDON,
   admitEvents,
   BatchRetrier,
+  ConsumerGroupLag,
   ensureTopics,
   InstanceDirectory,
   Partitioners,
@@ -11,6 +12,7 @@ import {
   sendToDeadLetter,
   type Db,
   type DeadLetter,
+  type IoMetrics,
   type Kafka,
   type Logger,
 } from '@apg/platform';
@@ -78,6 +80,13 @@ export interface IngestorOptions {
    * `isReady()` false, so `/readyz` answers 503 while the consumer waits. @default 60000
    */
   maxBatchHoldMs?: number;
+  /**
+   * Events waiting longer than this to be written (a batch consumed and not yet written, or the group's
+   * committed offset stuck behind the log end) make `eventsFlowing()` false (`/readyz` 503). @default 60000
+   */
+  maxEventAgeMs?: number;
+  /** How often the group's committed offsets and the log ends are polled for the lag gauges. @default 5000 */
+  lagPollMs?: number;
 }
 
 export interface IngestorDeps {
@@ -86,6 +95,8 @@ export interface IngestorDeps {
   db: Db;
   kafka: Kafka;
   metrics: Registry;
+  /** Named-I/O metrics (the lag poller's admin calls). */
+  io?: IoMetrics;
   /** Clock of the retention horizon and of the callTimestamp window. @default Date.now */
   now?: () => number;
   /**
@@ -102,6 +113,13 @@ export interface IngestorService {
   isRunning(): boolean;
   /** Consuming, and no batch held by infrastructure retries longer than `maxBatchHoldMs` (`/readyz`). */
   isReady(): boolean;
+  /**
+   * How long the oldest unwritten event has waited (ms), a lower bound: since its batch was consumed, or
+   * since the poll that first saw it behind a stuck group commit (the broker's view), whichever is longer.
+   */
+  oldestUnappliedEventAgeMs(): number;
+  /** No event has waited longer than `maxEventAgeMs` (`/readyz`). */
+  eventsFlowing(): boolean;
   /** Runs one retention pass now (tests, tooling); it also runs at start and every interval. */
   maintainRetention(): Promise<void>;
 }
@@ -148,7 +166,31 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
     buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000],
     registers: [metrics],
   });
-  const lag = new Gauge({ name: 'apg_ingestor_consumer_lag_messages', help: 'Messages behind the partition end after the last batch read', labelNames: ['partition'] as const, registers: [metrics] });
+  const groupLag = new ConsumerGroupLag(kafka, { groupId: options.groupId, topic: options.topic, intervalMs: options.lagPollMs ?? 5000 }, log, deps.io, now);
+  const maxEventAgeMs = options.maxEventAgeMs ?? 60_000;
+  const oldestUnappliedEventAgeMs = () => {
+    const pendingSince = tracker.oldestPendingAt();
+    const inProcess = pendingSince === null ? 0 : Math.max(0, now() - pendingSince);
+    return Math.max(inProcess, groupLag.book.oldestWaitMs());
+  };
+  new Gauge({
+    name: 'apg_ingestor_consumer_lag_messages',
+    help: 'Messages of the partition the group has not committed (high watermark - committed offset), polled from the broker; every member reports the whole group, so aggregate with max by (partition)',
+    labelNames: ['partition'] as const,
+    registers: [metrics],
+    collect() {
+      this.reset();
+      for (const [partition, n] of groupLag.book.lagByPartition()) this.set({ partition: String(partition) }, n);
+    },
+  });
+  new Gauge({
+    name: 'apg_ingestor_oldest_unapplied_event_age_seconds',
+    help: 'How long the oldest event not yet written has waited (lower bound): held in this process since consumed, or behind the group commit since first polled',
+    registers: [metrics],
+    collect() {
+      this.set(oldestUnappliedEventAgeMs() / 1000);
+    },
+  });
   const defaultRows = new Gauge({ name: 'apg_ingestor_default_partition_rows', help: 'Raw rows waiting in the DEFAULT partition (callTimestamp beyond the partitions made ahead)', registers: [metrics] });
 
   let consumer: Consumer | null = null;
@@ -195,6 +237,7 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
   async function handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (stopping || batch.messages.length === 0) return;
+    const consumedAt = now();
     const ctx = { payload, signal: abort.signal, log, retrier };
     const limits = { maxBytes: options.maxEventBytes, now: now(), retentionMs: retention.retentionDays * DAY_MS };
     const intake = await retryInBatch('admit', () => admitEvents(batch.messages, batch.partition, directory, limits), ctx);
@@ -215,10 +258,9 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
       logDeadLetteredRequests(log, rejected);
     }
     const last = batch.messages[batch.messages.length - 1]!;
-    writer.enqueue({ items, batch: tracker.register(batch.partition, last.offset) });
+    writer.enqueue({ items, batch: tracker.register(batch.partition, last.offset, consumedAt) });
     // The fetch position moves on now; the commit follows the write.
     payload.resolveOffset(last.offset);
-    lag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
     // Backpressure: hold this batch (and so the next fetch) while too much is pending, heart-beating
     // so that a long database outage does not cost the group membership.
     while (!stopping && payload.isRunning() && writer.pendingRows() > throughput.maxPendingRows) {
@@ -240,6 +282,7 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
     if (!(await writer.drain(options.stopTimeoutMs ?? 10_000))) log.warn({ pendingRows: writer.pendingRows() }, 'stopping with writes unfinished: left uncommitted, they will be redelivered');
     writer.abort();
     abort.abort();
+    await groupLag.stop();
     await maintainer.stop();
     consumer = null;
     producer = null;
@@ -250,6 +293,8 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
   const service: IngestorService = {
     isRunning: () => running && !failed,
     isReady: () => running && !failed && retrier.ready(),
+    oldestUnappliedEventAgeMs,
+    eventsFlowing: () => oldestUnappliedEventAgeMs() <= maxEventAgeMs,
     async maintainRetention() {
       await maintainer.runOnce();
     },
@@ -284,6 +329,7 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
       await consumer.subscribe({ topic: options.topic, fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: throughput.partitionsConcurrency, eachBatch: handleBatch });
       running = true;
+      await groupLag.start();
       log.info({ topic: options.topic, groupId: options.groupId, throughput, retention }, 'ingestor consuming');
     },
     stop() {

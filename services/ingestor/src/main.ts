@@ -7,10 +7,11 @@ runMain('ingestor', async ({ fatal }) => {
   const env = parseIngestorEnv(process.env);
   const log = createLogger('ingestor', env.LOG_LEVEL);
   const metrics = createMetricsRegistry('ingestor');
-  const db = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX, io: createIoMetrics(metrics), application: 'apg-ingestor' });
+  const io = createIoMetrics(metrics);
+  const db = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX, io, application: 'apg-ingestor' });
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: `${env.KAFKA_CLIENT_ID}-ingestor`, logger: log });
   const ingestor = createIngestor({
-    log, db, kafka, metrics,
+    log, db, kafka, metrics, io,
     // A bug exits the process (70): the supervisor restarts it and it resumes from the committed offsets.
     onBug: fatal,
     options: {
@@ -32,6 +33,8 @@ runMain('ingestor', async ({ fatal }) => {
       },
       sessionTimeoutMs: env.INGEST_SESSION_TIMEOUT_MS,
       maxBatchHoldMs: env.INGEST_MAX_BATCH_HOLD_MS,
+      maxEventAgeMs: env.INGEST_MAX_EVENT_AGE_MS,
+      lagPollMs: env.INGEST_LAG_POLL_MS,
       retention: {
         retentionDays: env.RETENTION_DAYS,
         rollupRetentionDays: env.ROLLUP_RETENTION_DAYS,
@@ -49,6 +52,8 @@ runMain('ingestor', async ({ fatal }) => {
       kafka: ingestor.isRunning(),
       // False while a batch has been held by infrastructure retries longer than INGEST_MAX_BATCH_HOLD_MS.
       batches: ingestor.isReady(),
+      // False while an event has waited longer than INGEST_MAX_EVENT_AGE_MS (held here, or the group's commit stuck).
+      events: ingestor.eventsFlowing(),
     }),
   });
   await ingestor.start();

@@ -12,6 +12,11 @@ export interface TrackedBatch {
   /** Offset of the last message of the batch (Kafka offsets are int64 strings). */
   readonly lastOffset: string;
   readonly epoch: number;
+  /**
+   * When the batch was consumed (epoch ms, our clock): its events have waited at least since then. Not the
+   * Kafka timestamp, which a producer writing straight to the topic sets as it likes.
+   */
+  readonly consumedAt: number;
   done: boolean;
 }
 
@@ -29,8 +34,8 @@ export class OffsetTracker {
     this.queues.clear();
   }
 
-  register(partition: number, lastOffset: string): TrackedBatch {
-    const batch: TrackedBatch = { partition, lastOffset, epoch: this.epochValue, done: false };
+  register(partition: number, lastOffset: string, consumedAt: number): TrackedBatch {
+    const batch: TrackedBatch = { partition, lastOffset, epoch: this.epochValue, consumedAt, done: false };
     let q = this.queues.get(partition);
     if (!q) this.queues.set(partition, (q = []));
     q.push(batch);
@@ -42,6 +47,13 @@ export class OffsetTracker {
     let n = 0;
     for (const q of this.queues.values()) n += q.length;
     return n;
+  }
+
+  /** When the oldest batch consumed and not yet written was consumed, `null` when none. */
+  oldestPendingAt(): number | null {
+    let oldest = Infinity;
+    for (const q of this.queues.values()) for (const b of q) if (!b.done) oldest = Math.min(oldest, b.consumedAt);
+    return oldest === Infinity ? null : oldest;
   }
 
   /**

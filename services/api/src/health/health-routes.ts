@@ -5,17 +5,21 @@ import type { AggregatorHeartbeatWatch } from '../gateway/aggregator-heartbeat-w
 import type { BreakerCache } from '../gateway/breaker-cache';
 import type { RedisCircuit } from '../gateway/redis-circuit';
 import type { ReportProducer } from '../gateway/report-producer';
+import type { PipelineWatch, StageReport } from './pipeline-watch';
 
 export interface DependencyReport {
   postgres: { status: 'UP' | 'DOWN' };
   /** `circuit` OPEN: selects no longer wait for Redis and decide from in-process state. */
   redis: { status: 'UP' | 'DOWN'; breakerSnapshotAgeMs: number | null; circuit: 'CLOSED' | 'OPEN' };
   kafka: { status: 'UP' | 'DOWN' };
+  /** The stage that stores reports in Postgres, by its consumer group's lag (PipelineWatch). */
+  ingestor: StageReport;
   /**
-   * The pipeline stage that turns reports into breaker verdicts, by its heartbeat: DOWN when the beat is
-   * stale or missing (selects then decide with this replica's local breakers).
+   * The pipeline stage that turns reports into breaker verdicts: STALLED when its group's events have
+   * waited past `PIPELINE_STALL_MS`, else DOWN when its heartbeat is stale or missing (selects then decide
+   * with this replica's local breakers), UNKNOWN when its lag could not be read for a while.
    */
-  aggregator: { status: 'UP' | 'DOWN'; heartbeatAgeMs: number | null; partitions: number | null };
+  aggregator: Omit<StageReport, 'status'> & { status: 'UP' | 'DOWN' | StageReport['status']; heartbeatAgeMs: number | null; partitions: number | null };
 }
 
 export interface HealthDeps {
@@ -25,6 +29,7 @@ export interface HealthDeps {
   producer: ReportProducer;
   circuit: RedisCircuit;
   heartbeat: AggregatorHeartbeatWatch;
+  pipeline: PipelineWatch;
 }
 
 export async function checkDependencies(deps: HealthDeps): Promise<DependencyReport> {
@@ -34,6 +39,7 @@ export async function checkDependencies(deps: HealthDeps): Promise<DependencyRep
   const [pgUp, redisUp] = await Promise.all([within(deps.db.ping()), deps.circuit.isOpen() ? false : within(deps.redis.ping())]);
   const now = Date.now();
   const beat = deps.heartbeat.last();
+  const aggregator = deps.pipeline.report('aggregator');
   return {
     postgres: { status: pgUp ? 'UP' : 'DOWN' },
     redis: {
@@ -42,13 +48,21 @@ export async function checkDependencies(deps: HealthDeps): Promise<DependencyRep
       circuit: deps.circuit.state,
     },
     kafka: { status: deps.producer.isConnected() ? 'UP' : 'DOWN' },
-    aggregator: { status: deps.heartbeat.isFresh(now) ? 'UP' : 'DOWN', heartbeatAgeMs: deps.heartbeat.ageMs(now), partitions: beat?.partitions ?? null },
+    ingestor: deps.pipeline.report('ingestor'),
+    aggregator: { ...aggregator, status: aggregatorStatus(aggregator.status, deps.heartbeat.isFresh(now)), heartbeatAgeMs: deps.heartbeat.ageMs(now), partitions: beat?.partitions ?? null },
   };
 }
 
-/** The stages and dependencies that are down, by name (`stalled` in `/api/health`). */
+/** A stalled group says more than a missing heartbeat (it stops when events wait); both beat a lag not read. */
+export function aggregatorStatus(group: StageReport['status'], heartbeatFresh: boolean): DependencyReport['aggregator']['status'] {
+  if (group === 'STALLED') return 'STALLED';
+  if (!heartbeatFresh) return 'DOWN';
+  return group;
+}
+
+/** The stages and dependencies that are not UP, by name (`stalled` in `/api/health`). */
 export function stalledOf(d: DependencyReport): string[] {
-  return (['postgres', 'redis', 'kafka', 'aggregator'] as const).filter((k) => d[k].status !== 'UP');
+  return (['postgres', 'redis', 'kafka', 'ingestor', 'aggregator'] as const).filter((k) => d[k].status !== 'UP');
 }
 
 /**

@@ -222,7 +222,18 @@ export const DependencyReportSchema = z.object({
   postgres: z.object({ status: up }),
   redis: z.object({ status: up, breakerSnapshotAgeMs: z.number().nullable(), circuit: z.enum(['CLOSED', 'OPEN']).describe('OPEN: selects do not wait for Redis') }),
   kafka: z.object({ status: up }),
-  aggregator: z.object({ status: up, heartbeatAgeMs: z.number().nullable(), partitions: z.number().int().nullable() }).describe('DOWN when its heartbeat is stale or missing: selects decide with local breakers'),
+  ingestor: z.object({
+    status: z.enum(['UP', 'STALLED', 'UNKNOWN']),
+    lagMessages: z.number().int().nullable(),
+    oldestUnappliedEventAgeMs: z.number().nullable(),
+  }).describe('STALLED when its consumer group has left an event waiting longer than PIPELINE_STALL_MS; UNKNOWN when its lag cannot be read from Kafka'),
+  aggregator: z.object({
+    status: z.enum(['UP', 'DOWN', 'STALLED', 'UNKNOWN']),
+    lagMessages: z.number().int().nullable(),
+    oldestUnappliedEventAgeMs: z.number().nullable(),
+    heartbeatAgeMs: z.number().nullable(),
+    partitions: z.number().int().nullable(),
+  }).describe('STALLED when its group has left an event waiting longer than PIPELINE_STALL_MS; DOWN when its heartbeat is stale or missing (selects then decide with local breakers)'),
 });
 pin<Documents<z.infer<typeof DependencyReportSchema>, DependencyReport>>();
 
