@@ -1,6 +1,20 @@
 import http from 'node:http';
 import type { Registry } from 'prom-client';
 
+/**
+ * Whether `check` succeeds within `ms`: a readiness probe must answer even when a dependency hangs (a
+ * stalled connection never errors), so a ping that takes too long counts as down.
+ */
+export async function answersWithin(check: () => Promise<unknown>, ms = 1000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([check().then(() => true, () => false), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface OpsServer {
   port(): number;
   close(): Promise<void>;

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { HttpClient } from './http-client';
 import { ADMIN_TOKEN, type StackNames } from './stack';
@@ -74,4 +75,16 @@ export async function spawnApi(names: StackNames, extra: Record<string, string> 
   });
   const http = new HttpClient(`http://127.0.0.1:${port}`);
   return { ...svc, http, admin: http.with({ authorization: `Bearer ${ADMIN_TOKEN}` }) };
+}
+
+/** A TCP port free right now on 127.0.0.1 (for a child's ops listener). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -1,5 +1,5 @@
 // Composition root of the aggregator.
-import { breakerDefaultsFromEnv, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, createRedis, runMain, startOpsServer } from '@apg/platform';
+import { answersWithin, breakerDefaultsFromEnv, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, createRedis, runMain, startOpsServer } from '@apg/platform';
 import { createAggregator } from './aggregator';
 import { parseAggregatorEnv } from './config';
 
@@ -43,8 +43,8 @@ runMain('aggregator', async ({ fatal }) => {
     host: '0.0.0.0',
     registry: metrics,
     readiness: async () => ({
-      postgres: await db.ping().then(() => true, () => false),
-      redis: await redis.ping().then(() => true, () => false),
+      postgres: await answersWithin(() => db.ping()),
+      redis: await answersWithin(() => redis.ping()),
       ...aggregator.readiness(),
     }),
   });

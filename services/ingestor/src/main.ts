@@ -1,5 +1,5 @@
 // Composition root of the ingestor.
-import { createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, runMain, startOpsServer } from '@apg/platform';
+import { answersWithin, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, runMain, startOpsServer } from '@apg/platform';
 import { parseIngestorEnv } from './config';
 import { createIngestor } from './ingestor';
 
@@ -48,7 +48,7 @@ runMain('ingestor', async ({ fatal }) => {
     host: '0.0.0.0',
     registry: metrics,
     readiness: async () => ({
-      postgres: await db.ping().then(() => true, () => false),
+      postgres: await answersWithin(() => db.ping()),
       kafka: ingestor.isRunning(),
       // False while a batch has been held by infrastructure retries longer than INGEST_MAX_BATCH_HOLD_MS.
       batches: ingestor.isReady(),
