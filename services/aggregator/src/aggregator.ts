@@ -17,7 +17,6 @@ import {
   type Redis,
 } from '@apg/platform';
 import { BatchHandler, type Step } from './batch-handler';
-import { ConsumerLag } from './consumer-lag';
 import { ConsumerLifecycle } from './consumer-lifecycle';
 import { HealthBook } from './health-book';
 import { HealthStore } from './health-store';
@@ -134,7 +133,6 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
   const claims = new PartitionClaims(store);
   const transitions = new BreakerTransitionStore(db);
   const configs = new InstanceConfigStore(db, options.breakerDefaults, log, { ttlMs: options.configTtlMs ?? 10_000, now });
-  const lag = new ConsumerLag();
   const abort = new AbortController();
   const maxHeldMs = options.maxHeldMs ?? 10_000;
   const maxEventAgeMs = options.maxEventAgeMs ?? 30_000;
@@ -166,10 +164,9 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
     },
     {
       eachBatch: (payload) => batches.handle(payload),
-      onAssigned(assignment) {
+      onAssigned() {
         book.deactivateAll(now());
         claims.reset();
-        lag.retain(assignment);
       },
       onFatal: (err) => deps.onFatal(err, 'aggregator consumer'),
       onRestart: () => consumerRestarts.inc(),
@@ -177,7 +174,7 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
     log,
   );
   const batches = new BatchHandler({
-    claims, store, book, configs, lag, log, stepFor,
+    claims, store, book, configs, log, stepFor,
     directory: new InstanceDirectory(db),
     transitions,
     commit: (offsets) => consumer.commitOffsets(offsets),

@@ -6,7 +6,6 @@ import { CALL_RESULT_SCHEMA_VERSION, encodeCallResultEvent, type CallResultEvent
 import { DEFAULT_BREAKER_CONFIG } from '@apg/core';
 import { BatchRetrier, createLogger, type InstanceDirectory } from '@apg/platform';
 import { BatchHandler } from './batch-handler';
-import { ConsumerLag } from './consumer-lag';
 import { HealthBook } from './health-book';
 import type { HealthStore, SaveInput } from './health-store';
 import type { GuardedWriteResult } from './guarded-write';
@@ -78,7 +77,6 @@ function setup(save: (input: SaveInput) => GuardedWriteResult, opts: { failAppli
     configs: { configsOf: async (ids) => new Map([...ids].map((id) => [id, { ...DEFAULT_BREAKER_CONFIG }])) },
     directory: { ownersOf: async (ids: Iterable<string>) => new Map([...ids].map((id) => [id, PROJECT])) } as unknown as InstanceDirectory,
     transitions: { insertMany: async () => undefined },
-    lag: new ConsumerLag(),
     stepFor: (p) => (stage, fn) => retrier.run(stage, fn, { signal: new AbortController().signal, active: () => p.isRunning() }),
     commit: async (offsets) => {
       commits.push(offsets[0]!.offset);

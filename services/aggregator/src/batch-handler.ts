@@ -11,7 +11,6 @@ import {
   type InstanceDirectory,
   type Logger,
 } from '@apg/platform';
-import type { ConsumerLag } from './consumer-lag';
 import type { HealthBook } from './health-book';
 import type { HealthStore } from './health-store';
 import type { InstanceConfigStore } from './instance-config-store';
@@ -28,7 +27,6 @@ export interface BatchHandlerDeps {
   configs: Pick<InstanceConfigStore, 'configsOf'>;
   directory: InstanceDirectory;
   transitions: Pick<BreakerTransitionStore, 'insertMany'>;
-  lag: ConsumerLag;
   log: Logger;
   /** The step policy for one batch (retry infrastructure errors while the batch is ours). */
   stepFor(payload: EachBatchPayload): Step;
@@ -143,7 +141,6 @@ export class BatchHandler {
     const next = (BigInt(last.offset) + 1n).toString();
     await this.deps.commit([{ topic: batch.topic, partition: batch.partition, offset: next }]);
     payload.resolveOffset(last.offset);
-    this.deps.lag.observe(batch.topic, batch.partition, batch.highWatermark, next);
   }
 
   /** Applies `messages` (a whole batch, or one message of it) and writes them; throws data errors. */

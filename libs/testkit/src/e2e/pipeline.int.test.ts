@@ -202,7 +202,7 @@ describe('pipeline end to end (real Kafka, Postgres, Redis)', function () {
     const res = await api.http.get<{ data: { status: string; dependencies: Record<string, { status: string }> } }>('/api/health');
     expect(res.status).to.equal(200);
     expect(res.body.data.status).to.equal('UP');
-    expect(Object.keys(res.body.data.dependencies).sort()).to.deep.equal(['aggregator', 'kafka', 'postgres', 'redis']);
+    expect(Object.keys(res.body.data.dependencies).sort()).to.deep.equal(['aggregator', 'ingestor', 'kafka', 'postgres', 'redis']);
     for (const [name, dep] of Object.entries(res.body.data.dependencies)) expect(dep.status, name).to.equal('UP');
   });
 });
