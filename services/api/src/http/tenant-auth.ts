@@ -33,9 +33,9 @@ export function tenantOf(res: Response): Tenant {
   return t;
 }
 
-/** Checks key status, expiry and project status from the in-process cache: no DB round trip when warm. */
 /**
- * `onMiss` runs before the database is asked about a key not known to be valid (see
+ * Checks key status, expiry and project status from the in-process cache: no DB round trip when warm.
+ * The project's quotas are resolved here, once per cached record. `onMiss` runs before the database is asked about a key not known to be valid (see
  * {@link KeyCache.unverified}); the api charges it to the client's anonymous budget.
  */
 export function tenantAuth(keys: KeyCache, opts: { quotas: QuotaPolicy; onMiss?: (req: Request) => void; now?: () => number }): RequestHandler {
