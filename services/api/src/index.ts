@@ -2,3 +2,4 @@ export { createApi, type ApiDeps, type ApiOptions, type ApiService } from './app
 export { parseApiEnv, type ApiEnv } from './config';
 export { hashApiKey } from './apikeys/api-key';
 export { ReportProducer, flushReports, partitionOfKey, type PendingReport, type SendMessages } from './gateway/report-producer';
+export { ApiMetrics, type ApiMetricsOptions } from './metrics/api-metrics';
