@@ -70,6 +70,14 @@ describe('docker-compose.yml (security properties, parsed)', () => {
     expect(api?.static_configs[0]?.targets).to.deep.equal(['api:9464']);
   });
 
+  it('mounts the alert rules next to the Prometheus config, which loads them', () => {
+    const volumes = ((service('prometheus') as { volumes?: unknown[] }).volumes ?? []).map(String);
+    expect(volumes).to.include('./infra/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro');
+    expect(volumes).to.include('./infra/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
+    const prometheus = parse(read('infra/prometheus/prometheus.yml')) as { rule_files?: string[] };
+    expect(prometheus.rule_files).to.deep.equal(['alerts.yml']);
+  });
+
   it('caps Redis memory with a policy that can never evict the keys without a TTL (breaker states, leases)', () => {
     const command = service('redis').command;
     expect(command).to.be.an('array');
