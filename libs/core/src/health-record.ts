@@ -1,4 +1,5 @@
 import type { BreakerSnapshot } from './breaker.js';
+import type { WindowStats } from './sliding-window.js';
 
 /** The window figures the api routes with (a summary of the aggregator's sliding window). */
 export interface PublishedStats {
@@ -9,6 +10,18 @@ export interface PublishedStats {
   failureRate: number | null;
   avgLatencyMs: number | null;
   latencyEwmaMs: number | null;
+}
+
+/** The published summary of a window's stats: what the aggregator writes and the api's local breakers show. */
+export function publishedStatsOf(s: WindowStats): PublishedStats {
+  return {
+    calls: s.calls,
+    failures: s.failures,
+    slowCalls: s.slowCalls,
+    failureRate: s.calls > 0 ? s.failureRate : null,
+    avgLatencyMs: s.avgLatencyMs,
+    latencyEwmaMs: s.latencyEwmaMs,
+  };
 }
 
 /**

@@ -77,6 +77,7 @@ export { STRATEGY_NAMES, choose, isStrategyName } from './strategies.js';
 export type { ChooseContext, ChooseResult, Explained, SkipReason, StrategyName } from './strategies.js';
 
 export type { HealthRecord, PublishedStats } from './health-record.js';
+export { publishedStatsOf } from './health-record.js';
 
 export { applyReportedCall, parkInstanceBreaker, tickInstanceBreaker, windowConfigOf } from './instance-breaker.js';
 export type { AppliedCall, InstanceBreakerState, ReportedCall } from './instance-breaker.js';

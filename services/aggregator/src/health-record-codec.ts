@@ -1,21 +1,10 @@
-import { windowStats, type BreakerSnapshot, type HealthRecord, type PublishedStats, type WindowStats } from '@apg/core';
+import { publishedStatsOf, windowStats, type BreakerSnapshot, type HealthRecord } from '@apg/core';
 import { windowConfigOf, type InstanceHealth } from './instance-health';
 
 /** What the aggregator takes back from a stored record (the stats are recomputed from the window). */
 export interface StoredHealth {
   breaker: BreakerSnapshot;
   cooldownUntil: number | null;
-}
-
-export function publishedStatsOf(s: WindowStats): PublishedStats {
-  return {
-    calls: s.calls,
-    failures: s.failures,
-    slowCalls: s.slowCalls,
-    failureRate: s.calls > 0 ? s.failureRate : null,
-    avgLatencyMs: s.avgLatencyMs,
-    latencyEwmaMs: s.latencyEwmaMs,
-  };
 }
 
 /** The record published for `h` at `now`: breaker, live cool-down, window figures at write time. */

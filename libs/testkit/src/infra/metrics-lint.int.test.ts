@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
-import { serviceEnv, spawnApi, spawnService, type ChildService } from '../child-service';
+import { freePort, serviceEnv, spawnApi, spawnService, type ChildService } from '../child-service';
 import { HttpClient } from '../http-client';
 import { register } from '../routing/routing-fixture';
 import { openProbe, stackNames, type Probe, type StackNames } from '../stack';
@@ -10,17 +9,6 @@ import { createTenant, type TestTenant } from '../tenant';
 import { waitFor } from '../wait-for';
 
 const ROOT = path.resolve(__dirname, '../../../..');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** `promtool check metrics` on an exposition; returns its complaints (empty when the text passes). */
 function promtoolComplaints(exposition: string): string {

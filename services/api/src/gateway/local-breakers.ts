@@ -2,6 +2,7 @@ import {
   applyReportedCall,
   createWindow,
   initialBreaker,
+  publishedStatsOf,
   tickInstanceBreaker,
   windowConfigOf,
   windowStats,
@@ -160,13 +161,5 @@ function viewOf(e: Entry, withStats: boolean, now: number): LocalView {
 }
 
 function statsOf(e: Entry, now: number): PublishedStats {
-  const s = windowStats(e.window, now, windowConfigOf(e.config));
-  return {
-    calls: s.calls,
-    failures: s.failures,
-    slowCalls: s.slowCalls,
-    failureRate: s.calls > 0 ? s.failureRate : null,
-    avgLatencyMs: s.avgLatencyMs,
-    latencyEwmaMs: s.latencyEwmaMs,
-  };
+  return publishedStatsOf(windowStats(e.window, now, windowConfigOf(e.config)));
 }
