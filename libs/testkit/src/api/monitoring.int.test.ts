@@ -82,11 +82,13 @@ describe('admin monitoring and observation (real Postgres, Redis)', function () 
   let projectB = '';
   const id: Record<'a1' | 'a2' | 'a3' | 'a4' | 'b1', string> = { a1: '', a2: '', a3: '', a4: '', b1: '' };
   // X is 5-minute aligned and within the last 10 minutes: A's weighted pair lives there.
-  const now0 = Date.now();
-  const X = alignDown(now0, 5 * MIN) - 5 * MIN;
-  const W = X - 30 * MIN;
-  const Y = alignDown(X, 240 * MIN) - 8 * 60 * MIN;
-  const Z = alignDown(X, 240 * MIN) - 2 * 24 * 60 * MIN;
+  // Set in before(), not when mocha loads the file: in a full run this suite starts minutes after loading, and
+  // X computed at load time could already have left the 10-minute window.
+  let now0 = 0;
+  let X = 0;
+  let W = 0;
+  let Y = 0;
+  let Z = 0;
   let rollups: Rollup[] = [];
   const ofA = () => rollups.filter((r) => r.project === projectA && r.minute <= Date.now());
 
@@ -107,6 +109,11 @@ describe('admin monitoring and observation (real Postgres, Redis)', function () 
   }
 
   before(async () => {
+    now0 = Date.now();
+    X = alignDown(now0, 5 * MIN) - 5 * MIN;
+    W = X - 30 * MIN;
+    Y = alignDown(X, 240 * MIN) - 8 * 60 * MIN;
+    Z = alignDown(X, 240 * MIN) - 2 * 24 * 60 * MIN;
     names = stackNames();
     probe = await openProbe(names);
     api = await startApi(names);

@@ -19,8 +19,12 @@ const CLOCK_TICKS_PER_SECOND = 100;
 const ANSWER_TIMEOUT_MS = 5_000;
 /** prom-client's `monitorEventLoopDelay` resolution (its `eventLoopMonitoringPrecision` default). */
 const MONITOR_RESOLUTION_MS = 10;
-/** Path and query values travel in the request line: Node's header limit (16 KiB) caps them. */
-const URL_VALUE_CHARS = 6_000;
+/**
+ * Path and query values travel in the request line, which Node's header limit (16 KiB) caps: a longer one is
+ * answered 431 and the socket closed, which can reach the client as a reset while it is still writing. Values
+ * are cut so their percent-encoded form stays under this many bytes (`"` is 3 bytes encoded, a lone surrogate 9).
+ */
+const URL_VALUE_BYTES = 12_000;
 
 /**
  * Inputs that make backtracking regexes and naive scanners go quadratic or worse, about 1 MB each (their JSON
@@ -57,6 +61,21 @@ function urlEncode(value: string): string {
     }
   }
   return out;
+}
+
+/** `value` cut (keeping its last character, often the one that fails a scan) to fit the request line. */
+function forUrl(value: string): string {
+  const cut = (n: number) => (n >= value.length ? value : value.slice(0, n - 1) + value.slice(-1));
+  if (value.length <= URL_VALUE_BYTES && urlEncode(value).length <= URL_VALUE_BYTES) return value;
+  // Every character takes at least one byte encoded, so no longer cut can fit: search below that only.
+  let lo = 1;
+  let hi = Math.min(value.length, URL_VALUE_BYTES);
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (urlEncode(cut(mid)).length <= URL_VALUE_BYTES) lo = mid;
+    else hi = mid - 1;
+  }
+  return cut(lo);
 }
 
 /** Where a string goes in a request: a body field (by path), a path parameter or a query parameter. */
@@ -211,7 +230,7 @@ describe('api: no request blocks the event loop (1 MB pathological strings in ev
         const req: RawRequest =
           target.in === 'body'
             ? { method: op.method.toUpperCase(), path: urlOf(op), headers: headersOf(op), body: JSON.stringify(setAt(base, target.path, value)), timeoutMs: ANSWER_TIMEOUT_MS }
-            : { method: op.method.toUpperCase(), path: urlOf(op, { in: target.in, name: target.name, value: value.length > URL_VALUE_CHARS ? value.slice(0, URL_VALUE_CHARS - 1) + value.slice(-1) : value }), headers: headersOf(op), timeoutMs: ANSWER_TIMEOUT_MS };
+            : { method: op.method.toUpperCase(), path: urlOf(op, { in: target.in, name: target.name, value: forUrl(value) }), headers: headersOf(op), timeoutMs: ANSWER_TIMEOUT_MS };
         return rawRequest(port, req, agent).catch((err: Error) => {
           throw new Error(`${label(name)}: no answer within ${ANSWER_TIMEOUT_MS} ms, the api's event loop is stuck (${err.message})`);
         });
