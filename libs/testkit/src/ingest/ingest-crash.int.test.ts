@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { Partitioners, type Producer } from 'kafkajs';
-import { openProbe, stackNames, type Probe, type StackNames } from '../stack';
+import type { Producer } from 'kafkajs';
+import type { Probe, StackNames } from '../stack';
 import { waitFor } from '../wait-for';
-import { callEvent, countStored, eventMessage, produceMessages, registerInstances, startIngestorChild, topicMessageCount, type IngestorChild } from './ingest-fixture';
+import { callEvent, countStored, eventMessage, produceMessages, registerInstances, startIngestorChild, topicMessageCount, type IngestorChild, closeIngestSuite, openIngestSuite, type IngestSuite } from './ingest-fixture';
 
 const N = 100_000;
 
@@ -25,27 +25,20 @@ async function committedMessages(probe: Probe, names: StackNames): Promise<numbe
  */
 describe('ingestor killed with SIGKILL, then stopped with SIGTERM, in the middle of a 100,000-event load', function () {
   this.timeout(120_000);
+  let suite: IngestSuite | undefined;
   let names: StackNames;
   let probe: Probe;
   let producer: Producer;
   const children: IngestorChild[] = [];
 
   before(async () => {
-    names = stackNames();
-    probe = await openProbe(names);
-    producer = probe.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
+    suite = await openIngestSuite();
+    ({ names, probe, producer } = suite);
   });
 
   after(async () => {
     await Promise.all(children.map((c) => c.kill('SIGKILL')));
-    await producer?.disconnect();
-    const admin = probe.kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [names.topic, names.dlqTopic] }).catch(() => undefined);
-    await admin.deleteGroups([names.ingestorGroup]).catch(() => undefined);
-    await admin.disconnect();
-    await probe?.close();
+    await closeIngestSuite(suite);
   });
 
   it('stores exactly 100,000 rows and rollups summing to 100,000 after kill -9, a graceful stop and restarts', async () => {

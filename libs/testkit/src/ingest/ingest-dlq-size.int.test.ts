@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { ConfigResourceTypes, Partitioners, type Producer } from 'kafkajs';
+import { ConfigResourceTypes, type Producer } from 'kafkajs';
 import { DLQ_HEADERS } from '@apg/platform';
-import { openProbe, stackNames, type Probe, type StackNames } from '../stack';
+import type { Probe, StackNames } from '../stack';
 import { waitFor } from '../wait-for';
-import { callEvent, committedMessages, countStored, eventMessage, readDeadLetters, registerInstances, startIngestorInProcess, topicMessageCount } from './ingest-fixture';
+import { callEvent, committedMessages, countStored, eventMessage, readDeadLetters, registerInstances, startIngestorInProcess, topicMessageCount, closeIngestSuite, openIngestSuite, type IngestSuite } from './ingest-fixture';
 
 const HUGE_HEADER = 900 * 1024;
 const DLQ_MAX_MESSAGE_BYTES = 200_000;
@@ -17,16 +17,15 @@ const DLQ_MAX_MESSAGE_BYTES = 200_000;
  */
 describe('ingestor dead letters that always fit the DLQ', function () {
   this.timeout(90_000);
+  let suite: IngestSuite | undefined;
   let names: StackNames;
   let probe: Probe;
   let producer: Producer;
   let ingestor: Awaited<ReturnType<typeof startIngestorInProcess>> | undefined;
 
   before(async () => {
-    names = stackNames();
-    probe = await openProbe(names);
-    producer = probe.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
+    suite = await openIngestSuite();
+    ({ names, probe, producer } = suite);
     // A DLQ with a smaller record limit than the source topic (the probe created it with the defaults).
     const admin = probe.kafka.admin();
     await admin.connect();
@@ -39,13 +38,7 @@ describe('ingestor dead letters that always fit the DLQ', function () {
 
   after(async () => {
     await ingestor?.close();
-    await producer?.disconnect();
-    const admin = probe.kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [names.topic, names.dlqTopic] }).catch(() => undefined);
-    await admin.deleteGroups([names.ingestorGroup]).catch(() => undefined);
-    await admin.disconnect();
-    await probe?.close();
+    await closeIngestSuite(suite);
   });
 
   it('drops huge original headers (saying so), falls back to a minimal record, and moves on', async () => {

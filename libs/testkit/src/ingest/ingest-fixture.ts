@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type IHeaders, type Kafka, type Producer } from 'kafkajs';
 import { CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts';
 import { createIngestor, type IngestorOptions, type IngestorService } from '@apg/ingestor';
 import { createDb, createKafka, createLogger, createMetricsRegistry, newId, type Db } from '@apg/platform';
 import type { Registry } from 'prom-client';
-import type { StackNames } from '../stack';
+import { openProbe, stackNames, type Probe, type StackNames } from '../stack';
 import { testEnv } from '../test-env';
 import { waitFor } from '../wait-for';
 
@@ -217,4 +217,32 @@ export function startIngestorChild(names: StackNames, extraEnv: Record<string, s
       return exited;
     },
   };
+}
+
+/** What an ingest suite starts from: fresh stack names, the run's probe on them and a connected producer. */
+export interface IngestSuite {
+  names: StackNames;
+  probe: Probe;
+  producer: Producer;
+}
+
+export async function openIngestSuite(): Promise<IngestSuite> {
+  const names = stackNames();
+  const probe = await openProbe(names);
+  const producer = probe.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  return { names, probe, producer };
+}
+
+/** Undoes {@link openIngestSuite}: its topics and ingestor group deleted (missing ones are fine), producer and probe closed. */
+export async function closeIngestSuite(suite: IngestSuite | undefined): Promise<void> {
+  if (!suite) return;
+  const { names, probe, producer } = suite;
+  await producer.disconnect();
+  const admin = probe.kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [names.topic, names.dlqTopic] }).catch(() => undefined);
+  await admin.deleteGroups([names.ingestorGroup]).catch(() => undefined);
+  await admin.disconnect();
+  await probe.close();
 }

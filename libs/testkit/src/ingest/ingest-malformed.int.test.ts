@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { Partitioners, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { newId } from '@apg/platform';
-import { openProbe, stackNames, type Probe, type StackNames } from '../stack';
+import type { Probe, StackNames } from '../stack';
 import { waitFor } from '../wait-for';
-import { callEvent, countStored, eventMessage, metricValue, produceMessages, readDeadLetters, registerInstances, startIngestorInProcess } from './ingest-fixture';
+import { callEvent, countStored, eventMessage, metricValue, produceMessages, readDeadLetters, registerInstances, startIngestorInProcess, closeIngestSuite, openIngestSuite, type IngestSuite } from './ingest-fixture';
 
 /**
  * A burst of 1,000 bad messages between good ones: each bad one lands in the DLQ with its original
@@ -12,26 +12,20 @@ import { callEvent, countStored, eventMessage, metricValue, produceMessages, rea
  */
 describe('ingestor under a burst of 1,000 malformed messages', function () {
   this.timeout(60_000);
+  let suite: IngestSuite | undefined;
   let names: StackNames;
   let probe: Probe;
   let producer: Producer;
   let ingestor: Awaited<ReturnType<typeof startIngestorInProcess>> | undefined;
 
   before(async () => {
-    names = stackNames();
-    probe = await openProbe(names);
-    producer = probe.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
+    suite = await openIngestSuite();
+    ({ names, probe, producer } = suite);
   });
 
   after(async () => {
     await ingestor?.close();
-    await producer?.disconnect();
-    const admin = probe.kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [names.topic, names.dlqTopic] }).catch(() => undefined);
-    await admin.disconnect();
-    await probe?.close();
+    await closeIngestSuite(suite);
   });
 
   it('dead-letters every bad message with its reason and keeps writing the good ones', async () => {

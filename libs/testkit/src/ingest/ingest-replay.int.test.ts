@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { Partitioners, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { mulberry32 } from '@apg/core';
-import { openProbe, stackNames, type Probe, type StackNames } from '../stack';
+import type { Probe, StackNames } from '../stack';
 import { waitFor } from '../wait-for';
 import {
   callEvent,
@@ -12,8 +12,7 @@ import {
   registerInstances,
   startIngestorChild,
   topicMessageCount,
-  type IngestorChild,
-} from './ingest-fixture';
+  type IngestorChild, closeIngestSuite, openIngestSuite, type IngestSuite } from './ingest-fixture';
 
 const N = 20_000;
 
@@ -26,27 +25,20 @@ const N = 20_000;
  */
 describe('ingestor replay: client retries, producer duplicates, kill -9 mid-batch, full replay', function () {
   this.timeout(180_000);
+  let suite: IngestSuite | undefined;
   let names: StackNames;
   let probe: Probe;
   let producer: Producer;
   const children: IngestorChild[] = [];
 
   before(async () => {
-    names = stackNames();
-    probe = await openProbe(names);
-    producer = probe.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
+    suite = await openIngestSuite();
+    ({ names, probe, producer } = suite);
   });
 
   after(async () => {
     await Promise.all(children.map((c) => c.kill('SIGKILL')));
-    await producer?.disconnect();
-    const admin = probe.kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [names.topic, names.dlqTopic] }).catch(() => undefined);
-    await admin.deleteGroups([names.ingestorGroup]).catch(() => undefined);
-    await admin.disconnect();
-    await probe?.close();
+    await closeIngestSuite(suite);
   });
 
   const start = () => {

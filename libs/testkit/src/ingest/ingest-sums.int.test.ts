@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { Partitioners, type Producer } from 'kafkajs';
-import { openProbe, stackNames, type Probe, type StackNames } from '../stack';
+import type { Producer } from 'kafkajs';
+import type { Probe, StackNames } from '../stack';
 import { waitFor } from '../wait-for';
-import { callEvent, committedMessages, countStored, eventMessage, produceMessages, registerInstances, startIngestorInProcess, topicMessageCount } from './ingest-fixture';
+import { callEvent, committedMessages, countStored, eventMessage, produceMessages, registerInstances, startIngestorInProcess, topicMessageCount, closeIngestSuite, openIngestSuite, type IngestSuite } from './ingest-fixture';
 
 const BIGINT_MAX = '9223372036854775807';
 const PER_EVENT = 1_000_000_000; // the per-event caps of tokens and cost
@@ -16,27 +16,20 @@ const N = 2000;
  */
 describe('ingestor rollup sums at the per-event maxima', function () {
   this.timeout(90_000);
+  let suite: IngestSuite | undefined;
   let names: StackNames;
   let probe: Probe;
   let producer: Producer;
   let ingestor: Awaited<ReturnType<typeof startIngestorInProcess>> | undefined;
 
   before(async () => {
-    names = stackNames();
-    probe = await openProbe(names);
-    producer = probe.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
+    suite = await openIngestSuite();
+    ({ names, probe, producer } = suite);
   });
 
   after(async () => {
     await ingestor?.close();
-    await producer?.disconnect();
-    const admin = probe.kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [names.topic, names.dlqTopic] }).catch(() => undefined);
-    await admin.deleteGroups([names.ingestorGroup]).catch(() => undefined);
-    await admin.disconnect();
-    await probe?.close();
+    await closeIngestSuite(suite);
   });
 
   it('sums cost exactly and saturates token and latency sums, never failing a write', async () => {
