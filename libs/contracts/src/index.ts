@@ -8,3 +8,4 @@ export * from './admin';
 export * from './monitoring';
 export * from './aggregator-heartbeat';
 export * from './request-id';
+export * from './event-signature';
