@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { z } from 'zod';
-import { ConfigError, envFragments, parseEnv } from './config';
+import { ConfigError, envFragments, parseEnv, redisTargetFromEnv } from './config';
 
 describe('parseEnv', () => {
   const schema = z.object({ ...envFragments.kafka, ...envFragments.breaker, PORT: z.coerce.number().int().max(65535).default(8081) });
@@ -22,5 +22,46 @@ describe('parseEnv', () => {
     expect(error).to.be.instanceOf(ConfigError);
     const keys = (error as ConfigError).problems.map((p) => p.split(':')[0]).sort();
     expect(keys).to.deep.equal(['BREAKER_FAILURE_RATE', 'KAFKA_TOPIC_PARTITIONS', 'PORT']);
+  });
+});
+
+describe('Redis target (REDIS_URL or REDIS_SENTINELS + REDIS_SENTINEL_NAME)', () => {
+  const schema = z.object({ ...envFragments.redis, PORT: z.coerce.number().int().max(65535).default(8081) });
+  const problemsOf = (env: Record<string, string>): string[] => {
+    try {
+      parseEnv(schema, env);
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  };
+
+  it('defaults to the local server when neither is set', () => {
+    expect(redisTargetFromEnv(parseEnv(schema, {}))).to.deep.equal({ kind: 'url', url: 'redis://127.0.0.1:6379' });
+    expect(redisTargetFromEnv(parseEnv(schema, { REDIS_URL: 'redis://r:6390' }))).to.deep.equal({ kind: 'url', url: 'redis://r:6390' });
+  });
+
+  it('parses the Sentinel list (hosts, IPv6, spaces) with the monitored name', () => {
+    const env = parseEnv(schema, { REDIS_SENTINELS: '127.0.0.1:26379, s2:26380,[::1]:26381', REDIS_SENTINEL_NAME: 'apg', REDIS_URL: '' });
+    expect(redisTargetFromEnv(env)).to.deep.equal({
+      kind: 'sentinel',
+      name: 'apg',
+      sentinels: [{ host: '127.0.0.1', port: 26379 }, { host: 's2', port: 26380 }, { host: '::1', port: 26381 }],
+    });
+  });
+
+  it('refuses both at once, a name without Sentinels and Sentinels without a name, with every other bad key', () => {
+    const both = problemsOf({ REDIS_URL: 'redis://r:1', REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_NAME: 'apg', PORT: 'x' });
+    expect(both.map((p) => p.split(':')[0]).sort()).to.deep.equal(['PORT', 'REDIS_URL']);
+    expect(problemsOf({ REDIS_SENTINELS: 'a:1' }).join()).to.match(/^REDIS_SENTINEL_NAME: required/);
+    expect(problemsOf({ REDIS_SENTINEL_NAME: 'apg' }).join()).to.match(/^REDIS_SENTINELS: required/);
+  });
+
+  it('names a malformed Sentinel entry', () => {
+    for (const bad of ['a', 'a:0', 'a:70000', 'a:1,,b', ':1', 'a:1;b:2', ',']) {
+      const problems = problemsOf({ REDIS_SENTINELS: bad, REDIS_SENTINEL_NAME: 'apg' });
+      if (bad === 'a:1,,b') expect(problems.join(), bad).to.include("'b' is not host:port");
+      else expect(problems.some((p) => p.startsWith('REDIS_SENTINELS:')), `${bad}: ${problems.join()}`).to.equal(true);
+    }
   });
 });

@@ -21,10 +21,23 @@ export function createKafka(opts: { brokers: string[]; clientId: string; logger:
   });
 }
 
+/**
+ * How topics are replicated: `factor` copies of each partition; with `minInsyncReplicas` a write with
+ * acks=all is refused (NOT_ENOUGH_REPLICAS, retried by the producer) unless that many copies have it, so
+ * an acknowledged report survives the loss of any `minInsyncReplicas - 1` brokers. Unset: the broker's
+ * `min.insync.replicas`.
+ */
+export interface TopicReplication {
+  /** @default 1 */
+  factor: number;
+  minInsyncReplicas?: number | undefined;
+}
+
 /** Creates the topics that are missing (idempotent; safe when several services start together). */
 export async function ensureTopics(
   kafka: Kafka,
   topics: { topic: string; numPartitions: number }[],
+  replication: TopicReplication = { factor: 1 },
 ): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -34,7 +47,12 @@ export async function ensureTopics(
     if (missing.length) {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions, replicationFactor: 1 })),
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.numPartitions,
+          replicationFactor: replication.factor,
+          configEntries: replication.minInsyncReplicas === undefined ? [] : [{ name: 'min.insync.replicas', value: String(replication.minInsyncReplicas) }],
+        })),
       });
     }
   } catch (err) {

@@ -1,21 +1,54 @@
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisTarget } from './config';
 
 export type { Redis };
+
+/**
+ * After a failover a connection can still reach the old primary, now a replica (a graceful `SENTINEL
+ * FAILOVER` keeps it alive and its clients connected): its writes fail with READONLY.
+ * Returning 2 makes ioredis reconnect — through the Sentinels, to the new primary — and resend the
+ * command, so the write is not lost and the caller sees no error.
+ */
+export function reconnectOnReadonly(err: Error): 2 | false {
+  return err.message.startsWith('READONLY') ? 2 : false;
+}
 
 /**
  * A Redis connection that never crashes the process: errors are reported through `onError`
  * and ioredis keeps reconnecting. Commands fail fast while disconnected instead of queueing,
  * so a select never waits on a dead Redis.
+ *
+ * With a Sentinel target the connection asks the Sentinels for the current primary on every
+ * (re)connect, and `failoverDetector` also subscribes to their `+switch-master`, so a promotion moves
+ * the connection at once instead of on its next error. Subscriptions are re-sent on every reconnect
+ * (ioredis' autoResubscribe); what was published meanwhile is lost, so subscribers also refresh what
+ * they cache on reconnect (the api's Notifier, the aggregator's RedisWatch).
  */
-export function createRedis(url: string, onError: (err: Error) => void = () => undefined): Redis {
-  const redis = new Redis(url, {
+export function createRedis(target: RedisTarget | string, onError: (err: Error) => void = () => undefined): Redis {
+  const common: RedisOptions = {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: true,
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 100, 2000),
     lazyConnect: false,
-  });
+  };
+  const t: RedisTarget = typeof target === 'string' ? { kind: 'url', url: target } : target;
+  // Only through Sentinels does a reconnect reach another server; to a fixed URL it would meet the same
+  // replica again and resend for ever.
+  const redis = t.kind === 'url'
+    ? new Redis(t.url, common)
+    : new Redis({
+      ...common,
+      sentinels: t.sentinels,
+      name: t.name,
+      role: 'master',
+      failoverDetector: true,
+      reconnectOnError: reconnectOnReadonly,
+      // All Sentinels unreachable: keep asking (null would give up for good), at most every second.
+      sentinelRetryStrategy: (times) => Math.min(times * 100, 1000),
+      sentinelCommandTimeout: 1000,
+    });
   redis.on('error', onError);
   return redis;
 }

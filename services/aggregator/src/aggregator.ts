@@ -8,6 +8,7 @@ import {
   ConsumerGroupLag,
   DEFAULT_RAW_RETENTION_DAYS,
   ensureTopics,
+  type TopicReplication,
   InstanceDirectory,
   RedisKeys,
   type Db,
@@ -30,6 +31,8 @@ import { Ticker } from './ticker';
 export interface AggregatorOptions {
   topic: string;
   partitions: number;
+  /** Replication of the topic when this service creates it. @default factor 1 */
+  replication?: TopicReplication;
   groupId: string;
   redisPrefix: string;
   maxEventBytes: number;
@@ -239,7 +242,7 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
   return {
     readiness: () => readinessOf(readinessInput()),
     async start() {
-      await ensureTopics(kafka, [{ topic: options.topic, numPartitions: options.partitions }]);
+      await ensureTopics(kafka, [{ topic: options.topic, numPartitions: options.partitions }], options.replication);
       await listener.start();
       await book.rememberAll();
       await watch.start(options.redisCheckMs ?? 500);

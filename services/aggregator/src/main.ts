@@ -1,5 +1,5 @@
 // Composition root of the aggregator.
-import { answersWithin, breakerDefaultsFromEnv, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, createRedis, runMain, startOpsServer } from '@apg/platform';
+import { answersWithin, breakerDefaultsFromEnv, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, createRedis, redisTargetFromEnv, runMain, startOpsServer, topicReplicationFromEnv } from '@apg/platform';
 import { createAggregator } from './aggregator';
 import { parseAggregatorEnv } from './config';
 
@@ -9,9 +9,9 @@ runMain('aggregator', async ({ fatal }) => {
   const metrics = createMetricsRegistry('aggregator');
   const io = createIoMetrics(metrics);
   const db = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX, io, application: 'apg-aggregator' });
-  const redis = createRedis(env.REDIS_URL, (err) => log.warn({ err: err.message }, 'redis error'));
+  const redis = createRedis(redisTargetFromEnv(env), (err) => log.warn({ err: err.message }, 'redis error'));
   // Subscriptions need a connection of their own (a subscribed client runs no other command).
-  const redisSub = createRedis(env.REDIS_URL, (err) => log.warn({ err: err.message }, 'redis subscriber error'));
+  const redisSub = createRedis(redisTargetFromEnv(env), (err) => log.warn({ err: err.message }, 'redis subscriber error'));
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: `${env.KAFKA_CLIENT_ID}-aggregator`, logger: log });
   const aggregator = createAggregator({
     log, db, redis, redisSub, kafka, metrics, io,
@@ -21,6 +21,7 @@ runMain('aggregator', async ({ fatal }) => {
     options: {
       topic: env.KAFKA_TOPIC_CALL_RESULTS,
       partitions: env.KAFKA_TOPIC_PARTITIONS,
+      replication: topicReplicationFromEnv(env),
       groupId: env.KAFKA_GROUP_AGGREGATOR,
       redisPrefix: env.REDIS_PREFIX,
       maxEventBytes: env.MAX_EVENT_BYTES,

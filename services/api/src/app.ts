@@ -143,6 +143,11 @@ export function createApi(deps: ApiDeps): ApiService {
     verdicts.projectChanged(c.projectId);
   });
   notifier.onBreakerChange((id, snapshot) => breakers.apply(id, snapshot));
+  notifier.onReconnect(() => {
+    keyCache.clear();
+    registry.clear();
+    void breakers.refresh();
+  });
 
   const producer = new ReportProducer(deps.kafka, options.topic, log.child({ component: 'producer' }), {
     timeoutMs: options.reportTimeoutMs, metrics: { duration: metrics.produceSeconds, errors: metrics.produceErrors }, ...(deps.io ? { io: deps.io } : {}),
@@ -297,6 +302,7 @@ export function createApi(deps: ApiDeps): ApiService {
     async stop() {
       await opsServer?.close();
       opsServer = null;
+      notifier.stop();
       breakers.stop();
       heartbeat.stop();
       verdicts.stop();

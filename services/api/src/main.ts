@@ -1,6 +1,6 @@
 // Composition root of the api: the only place that reads the environment, opens connections,
 // listens and handles signals.
-import { breakerDefaultsFromEnv, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, createRedis, runMain } from '@apg/platform';
+import { breakerDefaultsFromEnv, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, createRedis, redisTargetFromEnv, runMain } from '@apg/platform';
 import { DEFAULT_SMART_CONFIG, resolveSmartConfig } from '@apg/core';
 import { createApi } from './app';
 import { parseApiEnv, quotasFromEnv } from './config';
@@ -12,8 +12,8 @@ runMain('api', async () => {
   const io = createIoMetrics(metrics);
   const db = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX, io, application: 'apg-api' });
   const onRedisError = (err: Error) => log.warn({ err: err.message }, 'redis error');
-  const redis = createRedis(env.REDIS_URL, onRedisError);
-  const redisSub = createRedis(env.REDIS_URL, onRedisError);
+  const redis = createRedis(redisTargetFromEnv(env), onRedisError);
+  const redisSub = createRedis(redisTargetFromEnv(env), onRedisError);
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: `${env.KAFKA_CLIENT_ID}-api`, logger: log });
 
   const api = createApi({

@@ -11,6 +11,18 @@ export type RegistryChange = { kind: 'auth' } | { kind: 'instances'; projectId: 
 export class Notifier {
   private readonly registryHandlers: ((c: RegistryChange) => void)[] = [];
   private readonly breakerHandlers: ((instanceId: string, snapshot: unknown) => void)[] = [];
+  private readonly reconnectHandlers: (() => void)[] = [];
+  private subscribed = false;
+  /**
+   * Every 'ready' after the first is a reconnect — a Redis restart or a Sentinel failover to the replica.
+   * ioredis re-subscribes by itself, but whatever was announced while the connection was down is lost:
+   * the handlers drop or reload what they cache instead of waiting for TTLs.
+   */
+  private readonly onReady = (): void => {
+    if (!this.subscribed) return;
+    this.log.info('notification channel reconnected; reloading what was cached from announcements');
+    for (const fn of this.reconnectHandlers) fn();
+  };
 
   constructor(
     private readonly redis: Redis,
@@ -24,6 +36,17 @@ export class Notifier {
     // ioredis can drop a SUBSCRIBE sent while the connection is still handshaking; wait until it is ready.
     if (this.subscriber.status !== 'ready') await once(this.subscriber, 'ready');
     await this.subscriber.subscribe(this.keys.registryChannel(), this.keys.breakerChannel());
+    this.subscribed = true;
+    this.subscriber.on('ready', this.onReady);
+  }
+
+  stop(): void {
+    this.subscriber.off('ready', this.onReady);
+  }
+
+  /** Called after the subscriber reconnected (announcements may have been missed meanwhile). */
+  onReconnect(fn: () => void): void {
+    this.reconnectHandlers.push(fn);
   }
 
   onRegistryChange(fn: (c: RegistryChange) => void): void {

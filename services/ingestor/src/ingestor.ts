@@ -6,6 +6,7 @@ import {
   BatchRetrier,
   ConsumerGroupLag,
   ensureTopics,
+  type TopicReplication,
   InstanceDirectory,
   Partitioners,
   retryInBatch,
@@ -63,6 +64,8 @@ export interface IngestorOptions {
   topic: string;
   dlqTopic: string;
   partitions: number;
+  /** Replication of the topics this service creates when missing. @default factor 1 */
+  replication?: TopicReplication;
   groupId: string;
   maxEventBytes: number;
   slowCallMs: number;
@@ -302,7 +305,7 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
       await ensureTopics(kafka, [
         { topic: options.topic, numPartitions: options.partitions },
         { topic: options.dlqTopic, numPartitions: 1 },
-      ]);
+      ], options.replication);
       // Partitions before the first write; if the database is down this fails softly (rows wait in DEFAULT).
       await maintainer.runOnce();
       maintainer.start();

@@ -1,5 +1,5 @@
 // Composition root of the ingestor.
-import { answersWithin, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, runMain, startOpsServer } from '@apg/platform';
+import { answersWithin, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, runMain, startOpsServer, topicReplicationFromEnv } from '@apg/platform';
 import { parseIngestorEnv } from './config';
 import { createIngestor } from './ingestor';
 
@@ -18,6 +18,7 @@ runMain('ingestor', async ({ fatal }) => {
       topic: env.KAFKA_TOPIC_CALL_RESULTS,
       dlqTopic: env.KAFKA_TOPIC_DLQ,
       partitions: env.KAFKA_TOPIC_PARTITIONS,
+      replication: topicReplicationFromEnv(env),
       groupId: env.KAFKA_GROUP_INGESTOR,
       maxEventBytes: env.MAX_EVENT_BYTES,
       slowCallMs: env.BREAKER_SLOW_CALL_MS,
