@@ -18,6 +18,7 @@ COPY libs/testkit/package.json libs/testkit/
 COPY services/api/package.json services/api/
 COPY services/ingestor/package.json services/ingestor/
 COPY services/aggregator/package.json services/aggregator/
+COPY services/console/package.json services/console/
 RUN npm ci --no-audit --no-fund
 
 COPY tsconfig.base.json tsconfig.json ./

@@ -9,3 +9,4 @@ export * from './monitoring';
 export * from './aggregator-heartbeat';
 export * from './request-id';
 export * from './event-signature';
+export * from './latency-histogram';

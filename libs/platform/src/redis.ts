@@ -229,6 +229,15 @@ export class RedisKeys {
     return `${this.prefix}last-report:${instanceId}`;
   }
 
+  /**
+   * One admin console session (value: JSON `{createdAt, expiresAt}`), keyed by the SHA-256 of the session id so
+   * a Redis dump holds no usable cookie. PX = the session's lifetime (CONSOLE_SESSION_TTL_MS): an abandoned
+   * session leaves nothing behind, logout deletes it at once. Count: one per login, logins are throttled.
+   */
+  consoleSession(idHash: string): string {
+    return `${this.prefix}console:session:${idHash}`;
+  }
+
   /** Pattern matching every key of this prefix (test teardown). */
   all(): string {
     return `${this.prefix}*`;

@@ -68,6 +68,7 @@ export async function startApi(names: StackNames, overrides: Partial<ApiOptions>
       registryCacheTtlMs: 10_000,
       breakerRefreshMs: 5_000,
       topic: names.topic,
+      dlqTopic: names.dlqTopic,
       redisPrefix: names.redisPrefix,
       breakerDefaults: { ...DEFAULT_BREAKER_CONFIG_VALUES },
       smart: { ...DEFAULT_SMART_CONFIG },

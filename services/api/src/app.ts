@@ -55,6 +55,15 @@ import { ProjectAdminService } from './projects/project-admin-service';
 import { projectRoutes } from './projects/project-routes';
 import { ProjectService } from './projects/project-service';
 import { ProjectStore } from './projects/project-store';
+import { addAdminProjectConsole } from './projects/admin-project-console';
+import { addAdminInstanceWrites } from './instances/admin-instance-writes';
+import { BreakerStream } from './console/breaker-stream';
+import { consoleAdminRoutes } from './console/console-admin-routes';
+import { consoleRoutes } from './console/console-routes';
+import { ConsoleSeriesStore } from './console/console-series-store';
+import { ConsoleSessions } from './console/console-sessions';
+import { consoleStatic, defaultConsoleDir } from './console/console-static';
+import { DlqWatch } from './console/dlq-watch';
 
 export interface ApiOptions {
   port: number;
@@ -97,7 +106,30 @@ export interface ApiOptions {
   pipeline: Omit<PipelineWatchOptions, 'topic'>;
   /** The circuit around Redis (timeout per call, failures that open it, background probe period). */
   redisCircuit?: Partial<CircuitOptions>;
+  /** The admin console (README "Admin console"). @default DEFAULT_CONSOLE_OPTIONS */
+  console?: Partial<ConsoleOptions>;
+  /** The dead-letter topic, whose rate the console shows. @default 'apg.call-results.dlq' */
+  dlqTopic?: string;
 }
+
+export interface ConsoleOptions {
+  /** Lifetime of a console session (cookie Max-Age and Redis TTL). */
+  sessionTtlMs: number;
+  /** Mark the session cookie `Secure` (set when the api is reached over https). */
+  cookieSecure: boolean;
+  /** The built console; defaults to services/console/dist next to this package. */
+  dir: string;
+  /** Login attempts per client address: burst, then this many per minute. */
+  loginBurst: number;
+  loginPerMinute: number;
+}
+
+export const DEFAULT_CONSOLE_OPTIONS: Readonly<Omit<ConsoleOptions, 'dir'>> = Object.freeze({
+  sessionTtlMs: 8 * 3_600_000,
+  cookieSecure: false,
+  loginBurst: 10,
+  loginPerMinute: 6,
+});
 
 export interface ApiDeps {
   options: ApiOptions;
@@ -195,6 +227,12 @@ export function createApi(deps: ApiDeps): ApiService {
   });
   const breakerAdmin = new BreakerAdmin(redis, keys, breakers, new BreakerTransitionStore(db), options.breakerDefaults);
   const monitoring = new MonitoringService(new MonitoringStore(db), breakers);
+  const consoleOptions: ConsoleOptions = { ...DEFAULT_CONSOLE_OPTIONS, dir: defaultConsoleDir(), ...options.console };
+  const sessions = new ConsoleSessions(redis, keys, circuit, consoleOptions.sessionTtlMs);
+  const breakerStream = new BreakerStream();
+  notifier.onBreakerChange((id, snapshot) => breakerStream.record(id, snapshot));
+  const dlq = new DlqWatch(deps.kafka, options.dlqTopic ?? 'apg.call-results.dlq', log.child({ component: 'dlq-watch' }));
+  const loginThrottle = new ClientThrottle({ ratePerSecond: consoleOptions.loginPerMinute / 60, burst: consoleOptions.loginBurst, maxClients: 10_000 });
 
   const app = express();
   app.disable('x-powered-by');
@@ -223,14 +261,27 @@ export function createApi(deps: ApiDeps): ApiService {
   mount('/projects', projectRoutes({ projects }), anonymous);
   mount('/gateway', gatewayRoutes({ selection, registry, producer, state: routingState, log, leaseTtlMs: options.leaseTtlMs, retentionMs: options.retentionDays * 86_400_000 }), withKey);
   mount('/instances', instanceRoutes({ instances: instanceStore, notifier, breakerStates }), withKey);
-  mount('/admin/apikeys', apiKeyRoutes({ keys: keyStore, notifier }), adminAuth(options.adminToken));
-  mount('/admin/projects', adminProjectRoutes({ projects: projectStore, admin: projectAdmin }), adminAuth(options.adminToken));
-  mount('/admin/instances', breakerAdminRoutes({ instances: adminInstanceStore, breakers: breakerAdmin }), adminAuth(options.adminToken));
-  mount('/admin/instances', adminInstanceRoutes({ instances: adminInstanceStore }), adminAuth(options.adminToken));
-  mount('/admin/monitoring', monitoringRoutes({ monitoring }), adminAuth(options.adminToken));
-  mount('/admin/observation', observationRoutes({ monitoring }), adminAuth(options.adminToken));
+  // Admin routes take the Bearer token or a console session cookie (with the same-site check on writes).
+  const admin = adminAuth(options.adminToken, sessions);
+  mount('/console/session', consoleRoutes({ adminToken: options.adminToken, sessions, loginThrottle, cookie: { secure: consoleOptions.cookieSecure } }));
+  mount('/admin/apikeys', apiKeyRoutes({ keys: keyStore, notifier }), admin);
+  const projectsRouter = adminProjectRoutes({ projects: projectStore, admin: projectAdmin });
+  addAdminProjectConsole(projectsRouter, {
+    projects: projectStore, projectService: projects, keys: keyStore, notifier, selection, routingState, quotas: quotaPolicy, leaseTtlMs: options.leaseTtlMs,
+  });
+  mount('/admin/projects', projectsRouter, admin);
+  mount('/admin/instances', breakerAdminRoutes({ instances: adminInstanceStore, breakers: breakerAdmin }), admin);
+  const instancesRouter = adminInstanceRoutes({ instances: adminInstanceStore });
+  addAdminInstanceWrites(instancesRouter, { instances: instanceStore, adminInstances: adminInstanceStore, projects: projectStore, breakerStates, notifier, quotas: quotaPolicy });
+  mount('/admin/instances', instancesRouter, admin);
+  mount('/admin/monitoring', monitoringRoutes({ monitoring }), admin);
+  mount('/admin/observation', observationRoutes({ monitoring }), admin);
+  mount('/admin/console', consoleAdminRoutes({
+    series: new ConsoleSeriesStore(db), statistics: () => projectAdmin.statistics(), verdicts, pipeline, heartbeat, dlq, stream: breakerStream,
+  }), admin);
   mount('/openapi.json', openapiRoutes({ version: options.version, bodyLimit: options.bodyLimit }), anonymous);
   app.use('/api', api);
+  app.use('/console', consoleStatic(consoleOptions.dir));
 
   const ops = Router();
   ops.get('/healthz', (_req, res) => void res.json({ status: 'UP' }));
@@ -308,6 +359,8 @@ export function createApi(deps: ApiDeps): ApiService {
       verdicts.stop();
       circuit.stop();
       sweeper.stop();
+      breakerStream.stop();
+      await dlq.stop();
       if (server) {
         const s = server;
         server = null;

@@ -52,6 +52,13 @@ export const ApiEnvSchema = z.object({
   // than PIPELINE_STALL_MS is named in /api/health; its lag is read from Kafka every PIPELINE_LAG_POLL_MS.
   PIPELINE_STALL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
   PIPELINE_LAG_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  // Admin console (README "Admin console"): session lifetime, Secure cookie behind https, where its build is,
+  // and the login throttle per client address (a burst, then so many attempts a minute).
+  CONSOLE_SESSION_TTL_MS: z.coerce.number().int().min(60_000).max(7 * 86_400_000).default(8 * 3_600_000),
+  CONSOLE_COOKIE_SECURE: envFragments.bool.default(false),
+  CONSOLE_DIR: z.string().min(1).optional(),
+  CONSOLE_LOGIN_BURST: z.coerce.number().int().min(1).max(1000).default(10),
+  CONSOLE_LOGIN_PER_MINUTE: z.coerce.number().min(0.1).max(10_000).default(6),
   REDIS_CIRCUIT_PROBE_MS: z.coerce.number().int().min(50).max(60_000).default(500),
 });
 export type ApiEnv = z.infer<typeof ApiEnvSchema>;

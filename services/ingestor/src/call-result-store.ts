@@ -1,6 +1,6 @@
 import { ERROR_TYPES, type CallResultEvent } from '@apg/contracts';
 import type { Db } from '@apg/platform';
-import { LATENCY_BUCKET_BOUNDS } from './latency-histogram';
+import { LATENCY_BUCKET_BOUNDS } from '@apg/contracts';
 import { boolArray, numberArray, safeTokenArray, textArray } from './pg-array';
 
 /** Error class of a failure without an errorType, and of an errorType outside the known vocabulary. */
@@ -22,7 +22,7 @@ const BIGINT_MAX = '9223372036854775807';
  *   The raw insert keeps ON CONFLICT (event_id, call_ts) DO NOTHING as a second guard.
  * - The minute rollups are bumped only from the rows that were really inserted (the RETURNING of that
  *   insert), so a redelivered batch changes nothing. The latency histogram uses `width_bucket` over the
- *   bounds of latency-histogram.ts (sent with each statement: one source of truth), and failures are
+ *   bounds of @apg/contracts latency-histogram.ts (sent with each statement: one source of truth), and failures are
  *   counted by error class — a known errorType, OTHER for an unknown one (a caller's free text must not
  *   grow the JSON without bound), UNSPECIFIED for a failure without one — so the classes of a rollup
  *   always sum to its `failures`.

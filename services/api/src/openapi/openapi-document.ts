@@ -166,7 +166,7 @@ function operationOf(writer: SchemaWriter, route: RouteSpec): Json {
     operationId: operationIdOf(route),
     summary: route.summary,
     tags: [route.tag],
-    security: route.auth === 'apiKey' ? [{ apiKey: [] }] : route.auth === 'admin' ? [{ adminToken: [] }] : [],
+    security: route.auth === 'apiKey' ? [{ apiKey: [] }] : route.auth === 'admin' ? [{ adminToken: [] }, { consoleSession: [] }] : [],
   };
   if (route.description) operation['description'] = route.description;
   const parameters = [...parametersOf(writer, route.params, 'path'), ...parametersOf(writer, route.query, 'query')];
@@ -223,6 +223,10 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], options: Open
           description: 'The tenant\'s API key. Also accepted, as by the seed, as `?apiKey=` or `Authorization: Bearer <key>`.',
         },
         adminToken: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer <ADMIN_TOKEN>`; a tenant key is never accepted here.' },
+        consoleSession: {
+          type: 'apiKey', in: 'cookie', name: 'apg_console',
+          description: 'The admin console\'s session cookie (`POST /api/console/session`); a request that changes state must also send `X-APG-Console: 1` and, if any, its own Origin.',
+        },
       },
     },
   };

@@ -31,6 +31,7 @@ import {
   type ErrorCode,
 } from '@apg/contracts';
 import { BreakerModeRequestSchema } from '../gateway/breaker-admin-routes';
+import { CONSOLE_ROUTES } from './console-catalog';
 import * as R from './response-schemas';
 
 /**
@@ -430,5 +431,6 @@ export const ROUTE_CATALOG: readonly RouteSpec[] = [
   ...adminProjectRoutes,
   ...adminInstanceRoutes,
   ...monitoringRoutes,
+  ...CONSOLE_ROUTES,
   ...operationalRoutes,
 ];
