@@ -10,3 +10,4 @@ export * from './aggregator-heartbeat';
 export * from './request-id';
 export * from './event-signature';
 export * from './latency-histogram';
+export * from './selection-event';

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import {
   CALL_RESULT_SCHEMA_VERSION,
@@ -6,6 +5,8 @@ import {
   callTimestampProblem,
   readUsageMetrics,
   ok,
+  isProbeSelection,
+  selectionEventId,
   type CallResultEvent,
   type ReportResultRequest,
 } from '@apg/contracts';
@@ -16,7 +17,7 @@ import { tenantOf } from '../http/tenant-auth';
 import type { RegistryCache } from '../instances/registry-cache';
 import type { InstanceRecord } from '../instances/instance-store';
 import type { ReportProducer } from './report-producer';
-import { PROBE_SUFFIX, type SelectionService } from './selection-service';
+import type { SelectionService } from './selection-service';
 import type { RoutingState } from './routing-state';
 
 /** `POST /api/gateway/select-instance` and `POST /api/gateway/report-result` (tenant-authenticated). */
@@ -55,8 +56,8 @@ export function gatewayRoutes(deps: {
     const event = toEvent(body, instance, now());
     if (body.selectionId) {
       // One selection, one outcome: a retried report (after a timeout on our side) is the same event.
-      event.eventId = eventIdOf(projectId, body.selectionId);
-      event.probe = body.selectionId.endsWith(PROBE_SUFFIX);
+      event.eventId = selectionEventId(projectId, body.selectionId);
+      event.probe = isProbeSelection(body.selectionId);
     }
     const log = () => requestLog(res, deps.log);
     await deps.producer.send([event], requestIdOf(res));
@@ -71,15 +72,6 @@ export function gatewayRoutes(deps: {
   });
 
   return router;
-}
-
-/** A UUID (version 5 layout) derived from the selection: the same selection always gives the same eventId. */
-function eventIdOf(projectId: string, selectionId: string): string {
-  const h = createHash('sha1').update(`${projectId}:${selectionId}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
 function toEvent(body: ReportResultRequest, instance: InstanceRecord, receivedAt: number): CallResultEvent {

@@ -15,7 +15,7 @@ import {
   type SmartConfig,
   type StrategyName,
 } from '@apg/core';
-import { SelectInstanceRequestSchema, type SelectInstanceRequest, type SelectedInstanceDto } from '@apg/contracts';
+import { PROBE_SELECTION_SUFFIX, SelectInstanceRequestSchema, type SelectInstanceRequest, type SelectedInstanceDto } from '@apg/contracts';
 import { newId, type Logger, type RedisKeys } from '@apg/platform';
 import { HttpError, parseOr400 } from '../http/http-error';
 import { NoInstanceError, selectOutcomeOf, selectOutcomeOfError, UNKNOWN_STRATEGY, type SelectOutcome } from '../metrics/outcomes';
@@ -365,7 +365,7 @@ export class SelectionService {
 
 
 /** Marks the selectionId of a half-open probe (the id is opaque to clients). */
-export const PROBE_SUFFIX = '.probe';
+export const PROBE_SUFFIX = PROBE_SELECTION_SUFFIX;
 
 /** A bound instance is kept only while plainly selectable: routable, not cooling, not over its limits. */
 function isUsable(c: Candidate, now: number): boolean {
