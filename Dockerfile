@@ -15,6 +15,7 @@ COPY libs/contracts/package.json libs/contracts/
 COPY libs/core/package.json libs/core/
 COPY libs/platform/package.json libs/platform/
 COPY libs/testkit/package.json libs/testkit/
+COPY libs/sdk/package.json libs/sdk/
 COPY services/api/package.json services/api/
 COPY services/ingestor/package.json services/ingestor/
 COPY services/aggregator/package.json services/aggregator/
