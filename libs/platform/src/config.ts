@@ -80,6 +80,9 @@ export const envFragments = {
   database: {
     DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/apg'),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+    // A statement that has not answered by then fails (a hung connection is destroyed, the retry gets a new one).
+    DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+    DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   },
   redis: {
     /** One Redis server; default redis://127.0.0.1:6379 when REDIS_SENTINELS is not set either. */

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { classifyError } from './error-class';
 import { IoMetrics, namedIo } from './metrics';
 
 // Postgres int8 (count(*), sums) arrives as a string by default; our counts fit in a JS number.
@@ -17,29 +18,46 @@ export interface Queryable {
  * A pool plus named queries: every statement carries a name that shows in metrics and errors.
  * Stores take a `Db`, never a raw pool, so SQL stays observable.
  */
+/**
+ * Wraps every pool-level statement and transaction (a fail-fast circuit in the api); statements run on a
+ * transaction's own client are covered by the transaction's call.
+ */
+export type DbGuard = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+
 export class Db {
-  constructor(readonly pool: pg.Pool, private readonly io?: IoMetrics) {}
+  constructor(readonly pool: pg.Pool, private readonly io?: IoMetrics, private readonly guard?: DbGuard) {}
+
+  /** The same pool with every statement and transaction run through `guard` (the api's circuit). */
+  guarded(guard: DbGuard): Db {
+    return new Db(this.pool, this.io, guard);
+  }
 
   query<R extends pg.QueryResultRow>(name: string, text: string, values?: unknown[], on: Queryable = this.pool) {
-    return namedIo(this.io, 'pg', name, () => on.query<R>(text, values));
+    const run = () => namedIo(this.io, 'pg', name, () => on.query<R>(text, values));
+    return this.guard && on === this.pool ? this.guard(name, run) : run();
   }
 
   /** Runs `fn` in one transaction on one connection; rolls back on any error. */
   async tx<T>(name: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return namedIo(this.io, 'pg', name, async () => {
+    const run = () => namedIo(this.io, 'pg', name, async () => {
       const client = await this.pool.connect();
+      let broken: Error | undefined;
       try {
         await client.query('BEGIN');
         const result = await fn(client);
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // A lost, timed-out or hung connection: no ROLLBACK (it would wait on the same dead socket), and
+        // the client is destroyed rather than pooled (the server rolls back when the connection goes).
+        if (classifyError(err) === 'infrastructure') broken = err instanceof Error ? err : new Error(String(err));
+        else await client.query('ROLLBACK').catch((e: unknown) => (broken = e instanceof Error ? e : new Error(String(e))));
         throw err;
       } finally {
-        client.release();
+        client.release(broken);
       }
     });
+    return this.guard ? this.guard(name, run) : run();
   }
 
   async ping(): Promise<void> {
@@ -51,12 +69,30 @@ export class Db {
   }
 }
 
-export function createDb(url: string, opts: { max?: number; io?: IoMetrics; application?: string } = {}): Db {
+export interface DbOptions {
+  max?: number;
+  io?: IoMetrics;
+  application?: string;
+  /**
+   * Client-side bound on one statement (pg `query_timeout`): a connection black-holed without a reset
+   * (a hung server, a dead peer behind a NAT) otherwise never answers and never fails. The statement then
+   * fails with "Query read timeout" (an infrastructure error) and its connection is destroyed, so the
+   * retry gets a fresh one. @default 30000
+   */
+  queryTimeoutMs?: number;
+  /** Bound on getting a connection (pool wait plus TCP/startup). @default 5000 */
+  connectTimeoutMs?: number;
+}
+
+export function createDb(url: string, opts: DbOptions = {}): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: 30000,
+    query_timeout: opts.queryTimeoutMs ?? 30_000,
+    // Kernel keepalives find a peer that vanished while the connection sat idle in the pool.
+    keepAlive: true,
     application_name: opts.application ?? 'apg',
   });
   // An idle client losing its connection emits on the pool; without a listener it would crash the process.

@@ -8,7 +8,11 @@ runMain('aggregator', async ({ fatal }) => {
   const log = createLogger('aggregator', env.LOG_LEVEL);
   const metrics = createMetricsRegistry('aggregator');
   const io = createIoMetrics(metrics);
-  const db = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX, io, application: 'apg-aggregator' });
+  // Statements bounded: a hung connection fails ("Query read timeout", an infrastructure error) and is
+  // replaced, instead of holding a batch until the watchdog or the session gives up.
+  const db = createDb(env.DATABASE_URL, {
+    max: env.DATABASE_POOL_MAX, io, application: 'apg-aggregator', queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS, connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+  });
   const redis = createRedis(redisTargetFromEnv(env), (err) => log.warn({ err: err.message }, 'redis error'));
   // Subscriptions need a connection of their own (a subscribed client runs no other command).
   const redisSub = createRedis(redisTargetFromEnv(env), (err) => log.warn({ err: err.message }, 'redis subscriber error'));

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import express, { Router } from 'express';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { BreakerConfig, SmartConfig, StrategyName } from '@apg/core';
 import { BreakerTransitionStore, newId, RedisKeys, startOpsServer, type Db, type IoMetrics, type Kafka, type Logger, type OpsServer, type Redis } from '@apg/platform';
 import { hashApiKey, keyPrefix } from './apikeys/api-key';
@@ -47,6 +47,7 @@ import { observationRoutes } from './monitoring/observation-routes';
 import { ApiMetrics, type ApiMetricsOptions } from './metrics/api-metrics';
 import { RouteTemplates } from './metrics/route-template';
 import { registerStateGauges } from './metrics/state-gauges';
+import { DEFAULT_PG_CIRCUIT_OPTIONS, PgCircuit, type PgCircuitOptions } from './db/pg-circuit';
 import { Notifier } from './notifier';
 import { ROUTE_CATALOG } from './openapi/route-catalog';
 import { openapiRoutes } from './openapi/openapi-routes';
@@ -110,6 +111,13 @@ export interface ApiOptions {
   console?: Partial<ConsoleOptions>;
   /** The dead-letter topic, whose rate the console shows. @default 'apg.call-results.dlq' */
   dlqTopic?: string;
+  /** The fail-fast circuit around Postgres (failures that open it, background probe period). */
+  pgCircuit?: Partial<PgCircuitOptions>;
+  /**
+   * How long after Postgres last answered the key, project and registry caches keep serving their copies
+   * while it cannot answer (README "Outages"). @default 1800000 (30 min)
+   */
+  staleServeMaxMs?: number;
 }
 
 export interface ConsoleOptions {
@@ -152,17 +160,24 @@ export interface ApiService {
 
 /** Builds the api: stores → caches → services → routes. Opens nothing until `start()`. */
 export function createApi(deps: ApiDeps): ApiService {
-  const { options, log, db, redis } = deps;
+  const { options, log, redis } = deps;
   const keys = new RedisKeys(options.redisPrefix);
   const metrics = new ApiMetrics(deps.metrics, options.perInstanceMetrics);
+  // Every statement goes through the circuit (writes fail fast while Postgres is down); its probe does not.
+  const pgCircuit = new PgCircuit(() => deps.db.ping(), log.child({ component: 'pg-circuit' }), { ...DEFAULT_PG_CIRCUIT_OPTIONS, ...options.pgCircuit }, deps.metrics);
+  const db = deps.db.guarded(pgCircuit.guard);
+  const staleServes = new Counter({ name: 'apg_api_stale_serves_total', help: 'Cached keys/projects or registry copies served past their TTL because Postgres could not answer, by cache', labelNames: ['cache'] as const, registers: [deps.metrics] });
+  const maxStaleMs = options.staleServeMaxMs ?? 30 * 60_000;
 
   const keyStore = new ApiKeyStore(db);
   const projectStore = new ProjectStore(db);
   const instanceStore = new InstanceStore(db);
 
   const notifier = new Notifier(redis, deps.redisSub, keys, log.child({ component: 'notifier' }));
-  const keyCache = new KeyCache((h) => keyStore.findAuthByHash(h), { ttlMs: options.authCacheTtlMs, negativeTtlMs: 2000, maxEntries: 50_000 });
-  const registry = new RegistryCache(instanceStore, { ttlMs: options.registryCacheTtlMs });
+  const keyCache = new KeyCache((h) => keyStore.findAuthByHash(h), {
+    ttlMs: options.authCacheTtlMs, negativeTtlMs: 2000, maxEntries: 50_000, maxStaleMs, onStale: () => staleServes.inc({ cache: 'api_keys' }),
+  });
+  const registry = new RegistryCache(instanceStore, { ttlMs: options.registryCacheTtlMs, maxStaleMs, onStale: () => staleServes.inc({ cache: 'registry' }) });
   const circuit = new RedisCircuit(() => redis.ping(), log.child({ component: 'redis-circuit' }), { ...DEFAULT_CIRCUIT_OPTIONS, ...options.redisCircuit }, deps.metrics, deps.io);
   const breakers = new BreakerCache(redis, keys, circuit, log.child({ component: 'breakers' }), { refreshMs: options.breakerRefreshMs });
   const heartbeat = new AggregatorHeartbeatWatch(redis, keys, circuit, log.child({ component: 'heartbeat' }), { pollMs: 500 });
@@ -170,7 +185,7 @@ export function createApi(deps: ApiDeps): ApiService {
   const verdicts = new BreakerVerdicts(breakers, localBreakers, heartbeat, registry, log.child({ component: 'local-breakers' }), { sweepMs: 1000 });
   const pipeline = new PipelineWatch(deps.kafka, { topic: options.topic, ...options.pipeline }, log.child({ component: 'pipeline' }), deps.io);
   notifier.onRegistryChange((c) => {
-    if (c.kind === 'auth') return keyCache.clear();
+    if (c.kind === 'auth') return keyCache.invalidate(c);
     registry.invalidateProject(c.projectId);
     verdicts.projectChanged(c.projectId);
   });
@@ -288,9 +303,11 @@ export function createApi(deps: ApiDeps): ApiService {
   ops.get('/readyz', async (_req, res) => {
     // The aggregator's heartbeat is reported but does not gate readiness: this replica serves from its
     // local breakers while the aggregator is away.
+    // Neither does Postgres or Redis: selects and reports go on from the caches and local breakers (README
+    // "Outages"), so taking every replica out of a load balancer would turn a dependency outage into ours.
     const d = await checkDependencies({ db, redis, breakers, producer, circuit, heartbeat, pipeline });
     const up = d.postgres.status === 'UP' && d.redis.status === 'UP';
-    res.status(up ? 200 : 503).json({ status: up ? 'UP' : 'DOWN', dependencies: d });
+    res.status(200).json({ status: up ? 'UP' : 'DEGRADED', dependencies: d });
   });
   ops.get('/metrics', async (_req, res) => {
     if (options.opsPort !== undefined) throw new HttpError('NOT_FOUND', 'metrics are served on the ops port');
@@ -340,10 +357,8 @@ export function createApi(deps: ApiDeps): ApiService {
       if (options.opsPort !== undefined) {
         opsServer = await startOpsServer({
           port: options.opsPort, host: options.host, registry: deps.metrics,
-          readiness: async () => {
-            const d = await checkDependencies({ db, redis, breakers, producer, circuit, heartbeat, pipeline });
-            return { postgres: d.postgres.status === 'UP', redis: d.redis.status === 'UP' };
-          },
+          // Serving is what readiness means here (see /readyz above); dependencies show in /api/health.
+          readiness: async () => ({ serving: server !== null }),
         });
         log.info({ port: opsServer.port() }, 'api ops listening');
       }
@@ -358,6 +373,7 @@ export function createApi(deps: ApiDeps): ApiService {
       heartbeat.stop();
       verdicts.stop();
       circuit.stop();
+      pgCircuit.stop();
       sweeper.stop();
       breakerStream.stop();
       await dlq.stop();

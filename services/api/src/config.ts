@@ -60,6 +60,14 @@ export const ApiEnvSchema = z.object({
   CONSOLE_LOGIN_BURST: z.coerce.number().int().min(1).max(1000).default(10),
   CONSOLE_LOGIN_PER_MINUTE: z.coerce.number().min(0.1).max(10_000).default(6),
   REDIS_CIRCUIT_PROBE_MS: z.coerce.number().int().min(50).max(60_000).default(500),
+  // Postgres outages (README "Outages"). The api's statements are short: a hung server must cost a write
+  // seconds, not the platform's 30 s, before the circuit opens and the next ones fail at once.
+  DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(3000),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  PG_CIRCUIT_FAILURES: z.coerce.number().int().min(1).max(1000).default(3),
+  PG_CIRCUIT_PROBE_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  // How long cached keys, projects and instances are served after Postgres last answered, while it cannot.
+  STALE_SERVE_MAX_MS: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(30 * 60_000),
 });
 export type ApiEnv = z.infer<typeof ApiEnvSchema>;
 

@@ -10,7 +10,9 @@ runMain('api', async () => {
   const log = createLogger('api', env.LOG_LEVEL);
   const metrics = createMetricsRegistry('api');
   const io = createIoMetrics(metrics);
-  const db = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX, io, application: 'apg-api' });
+  const db = createDb(env.DATABASE_URL, {
+    max: env.DATABASE_POOL_MAX, io, application: 'apg-api', queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS, connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+  });
   const onRedisError = (err: Error) => log.warn({ err: err.message }, 'redis error');
   const redis = createRedis(redisTargetFromEnv(env), onRedisError);
   const redisSub = createRedis(redisTargetFromEnv(env), onRedisError);
@@ -45,6 +47,8 @@ runMain('api', async () => {
         pollMs: env.PIPELINE_LAG_POLL_MS,
       },
       redisCircuit: { timeoutMs: env.REDIS_TIMEOUT_MS, failureThreshold: env.REDIS_CIRCUIT_FAILURES, probeIntervalMs: env.REDIS_CIRCUIT_PROBE_MS },
+      pgCircuit: { failureThreshold: env.PG_CIRCUIT_FAILURES, probeIntervalMs: env.PG_CIRCUIT_PROBE_MS },
+      staleServeMaxMs: env.STALE_SERVE_MAX_MS,
       quotas: quotasFromEnv(env),
       dlqTopic: env.KAFKA_TOPIC_DLQ,
       console: {

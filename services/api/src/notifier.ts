@@ -2,7 +2,12 @@ import { once } from 'node:events';
 import type { Logger, Redis, RedisKeys } from '@apg/platform';
 
 /** What changed in the registry; replicas drop the matching cache entries. */
-export type RegistryChange = { kind: 'auth' } | { kind: 'instances'; projectId: string };
+/**
+ * What changed in the registry; replicas drop the matching cache entries. An `auth` change names the key
+ * or project it concerns (none = every key) and whether it makes keys unusable (`denied`), which a
+ * replica applies at once even while its Postgres cannot answer.
+ */
+export type RegistryChange = { kind: 'auth'; keyId?: string; projectId?: string; denied?: boolean } | { kind: 'instances'; projectId: string };
 
 /**
  * Redis pub/sub between api replicas and from the aggregator. One subscriber connection (a

@@ -8,7 +8,11 @@ runMain('ingestor', async ({ fatal }) => {
   const log = createLogger('ingestor', env.LOG_LEVEL);
   const metrics = createMetricsRegistry('ingestor');
   const io = createIoMetrics(metrics);
-  const db = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX, io, application: 'apg-ingestor' });
+  // Statements bounded: a hung connection fails ("Query read timeout", an infrastructure error) and is
+  // replaced, instead of holding a batch until the watchdog or the session gives up.
+  const db = createDb(env.DATABASE_URL, {
+    max: env.DATABASE_POOL_MAX, io, application: 'apg-ingestor', queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS, connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+  });
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: `${env.KAFKA_CLIENT_ID}-ingestor`, logger: log });
   const ingestor = createIngestor({
     log, db, kafka, metrics, io,

@@ -40,7 +40,7 @@ const keyIdOf = (raw: string | undefined) => idOr404(raw, 'API key');
 /** `/api/admin/apikeys/**` (admin-authenticated). */
 export function apiKeyRoutes(deps: { keys: ApiKeyStore; notifier: Notifier }): Router {
   const router = Router();
-  const authChanged = () => deps.notifier.publishRegistryChange({ kind: 'auth' });
+  const authChanged = (scope: { keyId?: string; denied?: boolean } = {}) => deps.notifier.publishRegistryChange({ kind: 'auth', ...scope });
 
   router.post('/', async (req, res) => {
     const body = parseOr400(ApiKeyCreateRequestSchema, req.body);
@@ -86,7 +86,7 @@ export function apiKeyRoutes(deps: { keys: ApiKeyStore; notifier: Notifier }): R
     const record = await deps.keys.update(id, patch);
     if (!record) throw notFound(`API key ${id}`);
     // A new expiry changes what authentication accepts.
-    await authChanged();
+    await authChanged({ keyId: id, denied: record.expiresAt !== null && record.expiresAt.getTime() <= Date.now() });
     res.json(ok('API Key 修改成功', toApiKeyDto(record)));
   });
 
@@ -95,14 +95,14 @@ export function apiKeyRoutes(deps: { keys: ApiKeyStore; notifier: Notifier }): R
     const body = parseOr400(StatusBody, req.body);
     const record = await deps.keys.update(id, { status: body.status });
     if (!record) throw notFound(`API key ${id}`);
-    await authChanged();
+    await authChanged({ keyId: id, denied: body.status === 'REVOKED' || body.status === 'EXPIRED' });
     res.json(ok('API Key 状态修改成功', toApiKeyDto(record)));
   });
 
   router.delete('/:id', async (req, res) => {
     const id = keyIdOf(req.params['id']);
     if (!(await deps.keys.delete(id))) throw notFound(`API key ${id}`);
-    await authChanged();
+    await authChanged({ keyId: id, denied: true });
     res.json(ok('API Key 删除成功'));
   });
 

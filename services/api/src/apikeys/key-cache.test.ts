@@ -9,11 +9,17 @@ describe('KeyCache', () => {
     let now = 0;
     let loads = 0;
     let value: KeyAuthRecord | null = record;
+    let down = false;
+    let stale = 0;
     const cache = new KeyCache(async () => {
       loads++;
+      if (down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
       return value;
-    }, { ttlMs: 1000, negativeTtlMs: 100, maxEntries: 10, now: () => now });
-    return { cache, tick: (ms: number) => (now += ms), loads: () => loads, set: (v: KeyAuthRecord | null) => (value = v) };
+    }, { ttlMs: 1000, negativeTtlMs: 100, maxEntries: 10, maxStaleMs: 60_000, onStale: () => stale++, now: () => now });
+    return {
+      cache, tick: (ms: number) => (now += ms), loads: () => loads, set: (v: KeyAuthRecord | null) => (value = v),
+      down: (d: boolean) => (down = d), stale: () => stale,
+    };
   };
 
   it('serves a hit without loading again until the TTL passes', async () => {
@@ -101,5 +107,77 @@ describe('KeyCache', () => {
     expect(s.cache.has('good')).to.equal(false);
     expect(await s.cache.get('good')).to.equal(null); // reloaded: the key is gone now
     expect(s.loads()).to.equal(3);
+  });
+
+  describe('Postgres cannot answer', () => {
+    const settle = () => new Promise((r) => setImmediate(r));
+
+    it('serves a key past its TTL at once and reloads behind it; a database answer then wins', async () => {
+      const s = setup();
+      await s.cache.get('h');
+      s.down(true);
+      s.tick(5000);
+      for (let i = 0; i < 3; i++) expect(await s.cache.get('h')).to.deep.equal(record);
+      await settle();
+      expect(s.stale()).to.equal(3);
+      s.down(false);
+      s.set({ ...record, status: 'REVOKED' });
+      expect((await s.cache.get('h'))?.status, 'served once more while the reload runs').to.equal('ACTIVE');
+      await settle();
+      expect((await s.cache.get('h'))?.status).to.equal('REVOKED');
+    });
+
+    it('stops at maxStaleMs after the last answer: the failure is the answer then', async () => {
+      const s = setup();
+      await s.cache.get('h');
+      s.down(true);
+      s.tick(60_001);
+      let failed: unknown = null;
+      await s.cache.get('h').catch((e: unknown) => (failed = e));
+      expect(failed).to.be.instanceOf(Error);
+    });
+
+    it('an announced change is reloaded first, and served stale only when the reload fails', async () => {
+      const s = setup();
+      await s.cache.get('h');
+      s.cache.invalidate({ projectId: 'p' });
+      s.down(true);
+      expect(await s.cache.get('h')).to.deep.equal(record);
+      expect(s.stale()).to.equal(1);
+      s.down(false);
+      s.set({ ...record, panicMode: true });
+      s.cache.invalidate({ keyId: 'k' });
+      expect((await s.cache.get('h'))?.panicMode, 'reloaded before being served').to.equal(true);
+    });
+
+    it('a denial (revoked key, deactivated project) holds at once without the database', async () => {
+      const s = setup();
+      await s.cache.get('h');
+      await s.cache.get('other');
+      s.down(true);
+      s.cache.invalidate({ keyId: 'k', denied: true });
+      expect(await s.cache.get('h')).to.equal(null);
+      s.tick(5000);
+      expect(await s.cache.get('h'), 'still denied past the negative TTL').to.equal(null);
+      const s2 = setup();
+      await s2.cache.get('h');
+      s2.down(true);
+      s2.cache.invalidate({ projectId: 'elsewhere', denied: true });
+      expect(await s2.cache.get('h'), 'another project\'s denial leaves the key alone').to.deep.equal(record);
+      s2.cache.invalidate({ projectId: 'p', denied: true });
+      expect(await s2.cache.get('h')).to.equal(null);
+    });
+
+    it('an unknown key stays unknown, a never-seen key fails (nothing to serve)', async () => {
+      const s = setup();
+      s.set(null);
+      await s.cache.get('bad');
+      s.down(true);
+      s.tick(200);
+      expect(await s.cache.get('bad')).to.equal(null);
+      let failed: unknown = null;
+      await s.cache.get('never').catch((e: unknown) => (failed = e));
+      expect(failed).to.be.instanceOf(Error);
+    });
   });
 });

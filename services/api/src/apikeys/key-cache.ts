@@ -3,18 +3,51 @@ import type { KeyAuthRecord } from './api-key-store';
 
 interface Entry {
   value: KeyAuthRecord | null;
+  /** When the database last answered for this key (what staleness is measured from). */
   loadedAt: number;
+  /** Invalidated by an announced change: reloaded before it is served, served stale only if the database fails. */
+  invalidated: boolean;
+}
+
+/** Which cached keys an announced change concerns; none named = all of them. */
+export interface AuthScope {
+  keyId?: string;
+  projectId?: string;
+  /**
+   * The change makes the key unusable (revoked, expired, deleted, project deactivated or deleted): applied
+   * here at once, so it holds even while the database cannot answer.
+   */
+  denied?: boolean;
+}
+
+export interface KeyCacheOptions {
+  ttlMs: number;
+  negativeTtlMs: number;
+  maxEntries: number;
+  /**
+   * How long after the database's last answer a key may still be served while the database cannot
+   * answer (README "Outages"). Past it, a lookup that fails fails the request (503).
+   */
+  maxStaleMs: number;
+  /** A value was served past its TTL because the database could not answer. */
+  onStale?: () => void;
+  now?: () => number;
 }
 
 /**
  * In-process cache of key hash → auth record, so authentication costs no database round trip on the
- * hot path. Every change to keys or projects clears it on all replicas (Redis pub/sub); the TTL bounds
- * staleness should a notification be lost. Unknown keys are cached too (briefly) so a client hammering
- * with a bad key cannot hammer Postgres.
+ * hot path. Every change to keys or projects is announced on all replicas (Redis pub/sub) and names
+ * the key or project it concerns; the TTL bounds staleness should a notification be lost. Unknown keys
+ * are cached too (briefly) so a client hammering with a bad key cannot hammer Postgres.
+ *
+ * Postgres down: a database *answer* always wins (unknown, revoked), but a *failure* never turns a key
+ * that was valid into an error. A positive entry past its TTL is served at once while it is reloaded in
+ * the background (no select waits on Postgres); an invalidated one, or a negative one, is reloaded
+ * first and served stale only if the reload fails. Both up to `maxStaleMs` after the last answer.
+ * Revocations announced meanwhile are applied to the entry itself, so they hold without the database.
  *
  * Bounded by `maxEntries` as an LRU: a flood of random keys (each a negative entry) pushes out the
- * least recently used entries only, so the keys real tenants use every second stay warm. (It used to be
- * cleared wholesale when full, which made such a flood cost every tenant a database round trip.)
+ * least recently used entries only, so the keys real tenants use every second stay warm.
  */
 export class KeyCache {
   private readonly entries: LruMap<string, Entry>;
@@ -24,7 +57,7 @@ export class KeyCache {
 
   constructor(
     private readonly load: (keyHash: string) => Promise<KeyAuthRecord | null>,
-    private readonly opts: { ttlMs: number; negativeTtlMs: number; maxEntries: number; now?: () => number },
+    private readonly opts: KeyCacheOptions,
   ) {
     this.entries = new LruMap(opts.maxEntries);
   }
@@ -33,8 +66,12 @@ export class KeyCache {
     return (this.opts.now ?? Date.now)();
   }
 
-  private fresh(hit: Entry | undefined, now: number): hit is Entry {
-    return hit !== undefined && now - hit.loadedAt < (hit.value ? this.opts.ttlMs : this.opts.negativeTtlMs);
+  private fresh(hit: Entry | undefined, now: number): boolean {
+    return hit !== undefined && !hit.invalidated && now - hit.loadedAt < (hit.value ? this.opts.ttlMs : this.opts.negativeTtlMs);
+  }
+
+  private servableStale(hit: Entry | undefined, now: number): hit is Entry {
+    return hit !== undefined && now - hit.loadedAt <= this.opts.maxStaleMs;
   }
 
   /** True when `get` would answer without a database query (a fresh entry, positive or negative). */
@@ -60,8 +97,24 @@ export class KeyCache {
   async get(keyHash: string): Promise<KeyAuthRecord | null> {
     const now = this.now();
     const hit = this.entries.get(keyHash);
-    if (this.fresh(hit, now)) return hit.value;
-    // Coalesce concurrent misses for one key into one query.
+    if (hit && this.fresh(hit, now)) return hit.value;
+    if (hit?.value && !hit.invalidated && this.servableStale(hit, now)) {
+      // Expired by its TTL only (no change announced): serve it now, reload behind the request.
+      this.reload(keyHash).catch(() => this.opts.onStale?.());
+      return hit.value;
+    }
+    try {
+      return await this.reload(keyHash);
+    } catch (err) {
+      const last = this.entries.peek(keyHash);
+      if (!this.servableStale(last, this.now())) throw err;
+      this.opts.onStale?.();
+      return last.value;
+    }
+  }
+
+  /** Loads from the database (one query per key at a time) and caches the answer unless a change intervened. */
+  private async reload(keyHash: string): Promise<KeyAuthRecord | null> {
     let pending = this.inflight.get(keyHash);
     if (!pending) {
       const p = this.load(keyHash).finally(() => {
@@ -70,22 +123,37 @@ export class KeyCache {
       pending = p;
       this.inflight.set(keyHash, pending);
     }
+    const startedAt = this.now();
     const generation = this.generation;
     const value = await pending;
     // A change announced while the query ran may not be in its result: answer it, but do not cache it.
     if (generation !== this.generation) return value;
-    this.entries.set(keyHash, { value, loadedAt: now });
+    this.entries.set(keyHash, { value, loadedAt: startedAt, invalidated: false });
     return value;
   }
 
   /**
-   * Invalidates every entry (a key or project changed somewhere). The values are kept, marked stale: a
-   * stale entry is never served, but it still tells {@link unverified} which keys were valid, so the
-   * refresh after an admin's change is not charged to the tenants' addresses as if it were a guess.
+   * An announced change. Entries it concerns (all, when it names nothing) are reloaded before they are
+   * served again; their values are kept, for {@link unverified} and for a database that cannot answer.
+   * A denial is applied at once: the entries it concerns answer "unknown key" from now on.
    */
-  clear(): void {
+  invalidate(scope: AuthScope = {}): void {
     this.generation++;
     this.inflight.clear();
-    this.entries.forEach((e) => (e.loadedAt = Number.NEGATIVE_INFINITY));
+    const all = scope.keyId === undefined && scope.projectId === undefined;
+    const now = this.now();
+    this.entries.forEach((e) => {
+      const v = e.value;
+      if (!all && (v === null || (v.keyId !== scope.keyId && v.projectId !== scope.projectId))) return;
+      if (scope.denied && v !== null) {
+        e.value = null;
+        e.loadedAt = now;
+      }
+      e.invalidated = true;
+    });
+  }
+
+  clear(): void {
+    this.invalidate();
   }
 }

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Envelope } from '@apg/contracts';
-import type { Logger } from '@apg/platform';
+import { classifyError, type Logger } from '@apg/platform';
 import { HttpError } from './http-error';
 import { requestLog } from './request-context';
 
@@ -63,6 +63,12 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     const status = (err as { status?: number }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return send(res, new HttpError('VALIDATION_FAILED', (err as Error).message));
+    }
+    // A dependency that cannot answer (refused, reset, timed out, the Postgres circuit open): the request
+    // may succeed later, so 503 with an errorCode a client can act on, never a 500.
+    if (classifyError(err) === 'infrastructure') {
+      requestLog(res, log).warn({ err: err instanceof Error ? err.message : String(err), method: req.method, path: req.path }, 'dependency unavailable');
+      return send(res, new HttpError('DEPENDENCY_UNAVAILABLE', 'a dependency of the gateway is unavailable; retry later'));
     }
     requestLog(res, log).error({ err, method: req.method, path: req.path }, 'unhandled error');
     send(res, new HttpError('INTERNAL_ERROR', 'internal error'));

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { InstanceRecord } from './instance-store';
-import { indexGroup } from './registry-cache';
+import type { InstanceRecord, InstanceStore } from './instance-store';
+import { indexGroup, RegistryCache } from './registry-cache';
 
 const inst = (id: string, apiIdentifier: string, businessId: string): InstanceRecord => ({
   id, projectId: 'p', userId: null, apiIdentifier, apiType: 'MODEL', businessId, routingParams: {}, status: 'ACTIVE', metadata: {},
@@ -50,5 +50,50 @@ describe('registry index (indexGroup)', () => {
     expect(new Set(ids(index.get('same'))).size).to.equal(100_000);
     // ~2.5·10^9 comparisons for the quadratic version; linear takes a few ms even on a loaded machine.
     expect(ms).to.be.lessThan(5000);
+  });
+});
+
+describe('RegistryCache while Postgres cannot answer', () => {
+  const setup = () => {
+    let now = 0;
+    let down = false;
+    let stale = 0;
+    let rows = [inst('1', 'gpt', 'b1')];
+    const fail = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    const store = {
+      listByProjectAndType: () => (down ? fail() : Promise.resolve(rows)),
+      findById: (_p: string, id: string) => (down ? fail() : Promise.resolve(rows.find((r) => r.id === id) ?? null)),
+    } as unknown as InstanceStore;
+    const cache = new RegistryCache(store, { ttlMs: 1000, maxStaleMs: 60_000, onStale: () => stale++, now: () => now });
+    return { cache, tick: (ms: number) => (now += ms), down: (d: boolean) => (down = d), stale: () => stale, setRows: (r: InstanceRecord[]) => (rows = r) };
+  };
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  it('serves groups and instances seen before, past their TTL and after an announced change, up to maxStaleMs', async () => {
+    const s = setup();
+    expect(ids(await s.cache.group('p', 'MODEL'))).to.deep.equal(['1']);
+    expect((await s.cache.instance('p', '1'))?.id).to.equal('1');
+    s.down(true);
+    s.tick(30_000);
+    expect(ids(await s.cache.group('p', 'MODEL'))).to.deep.equal(['1']);
+    expect((await s.cache.instance('p', '1'))?.id).to.equal('1');
+    s.cache.invalidateProject('p');
+    expect(ids(await s.cache.group('p', 'MODEL')), 'an announced change, reload failed: the old copy').to.deep.equal(['1']);
+    expect((await s.cache.instance('p', '1'))?.id).to.equal('1');
+    await settle();
+    expect(s.stale()).to.be.at.least(3);
+    s.tick(30_001);
+    let failed: unknown = null;
+    await s.cache.group('p', 'MODEL').catch((e: unknown) => (failed = e));
+    expect(failed, 'past maxStaleMs the failure is the answer').to.be.instanceOf(Error);
+  });
+
+  it('after an announced change a database answer replaces the copy before it is served', async () => {
+    const s = setup();
+    await s.cache.group('p', 'MODEL');
+    s.setRows([inst('2', 'gpt', 'b2')]);
+    s.cache.invalidateProject('p');
+    expect(ids(await s.cache.group('p', 'MODEL'))).to.deep.equal(['2']);
+    expect(await s.cache.instance('p', '1')).to.equal(null);
   });
 });

@@ -5,6 +5,8 @@ interface GroupEntry {
   instances: InstanceRecord[];
   index: GroupIndex;
   loadedAt: number;
+  /** A change was announced: reloaded before it is served, served only if Postgres cannot answer. */
+  invalidated?: boolean;
 }
 
 /** A group's instances by apiIdentifier and by businessId (the seed matches either), built once per load. */
@@ -30,21 +32,35 @@ export function indexGroup(instances: readonly InstanceRecord[]): GroupIndex {
   return index;
 }
 
+export interface RegistryCacheOptions {
+  ttlMs: number;
+  /**
+   * How long after Postgres last answered a copy may still be served while it cannot answer (README
+   * "Outages"); past it, a lookup that fails fails the request.
+   */
+  maxStaleMs: number;
+  /** A copy was served past its TTL because Postgres could not answer. */
+  onStale?: () => void;
+  now?: () => number;
+}
+
 /**
  * In-process copy of the registry, per (project, apiType), so a select runs no Postgres query.
  * Writes on any replica announce `{kind:'instances', projectId}` and every replica drops that
- * project's entries; the TTL bounds staleness if an announcement is lost.
+ * project's entries; the TTL bounds staleness if an announcement is lost. Past the TTL a copy is still
+ * served while it is reloaded in the background, and keeps being served while Postgres cannot answer,
+ * up to `maxStaleMs` after its last answer.
  */
 export class RegistryCache {
   private readonly groups = new Map<string, GroupEntry>();
   private readonly inflight = new Map<string, Promise<GroupEntry>>();
   /** Per project, bumped by every invalidation: a load that started before it is never cached. */
   private readonly generations = new Map<string, number>();
-  private readonly byId = new Map<string, { projectId: string; record: InstanceRecord | null; loadedAt: number }>();
+  private readonly byId = new Map<string, { projectId: string; record: InstanceRecord | null; loadedAt: number; invalidated?: boolean }>();
 
   constructor(
     private readonly store: InstanceStore,
-    private readonly opts: { ttlMs: number; now?: () => number },
+    private readonly opts: RegistryCacheOptions,
   ) {}
 
   /** Cached groups (project × apiType) and instances looked up by id, for the cache-size gauge. */
@@ -68,12 +84,21 @@ export class RegistryCache {
   private async entry(projectId: string, apiType: ApiType): Promise<GroupEntry> {
     const key = `${projectId}|${apiType}`;
     const hit = this.groups.get(key);
-    if (hit && this.now() - hit.loadedAt < this.opts.ttlMs) return hit;
+    const age = hit ? this.now() - hit.loadedAt : Infinity;
+    if (hit && !hit.invalidated && age < this.opts.ttlMs) return hit;
     const pending = this.load(key, projectId, apiType);
-    if (hit) {
+    if (hit?.invalidated && age <= this.opts.maxStaleMs) {
+      // A change announced (by a replica that could write it): its rows first, the old copy only if
+      // this replica's Postgres cannot answer.
+      return pending.catch(() => {
+        this.opts.onStale?.();
+        return hit;
+      });
+    }
+    if (hit && age <= this.opts.maxStaleMs) {
       // Stale while revalidating: an expired copy is still the best answer on the select path (and the
       // only one while Postgres is down); the reload replaces it in the background.
-      pending.catch(() => undefined);
+      pending.catch(() => this.opts.onStale?.());
       return hit;
     }
     return pending;
@@ -109,20 +134,30 @@ export class RegistryCache {
     const key = `${projectId}|${id}`;
     const hit = this.byId.get(key);
     // Reports look instances up by id; changes are announced, so the TTL only bounds a lost announcement.
-    if (hit && this.now() - hit.loadedAt < this.opts.ttlMs * 6) return hit.record;
+    if (hit && !hit.invalidated && this.now() - hit.loadedAt < this.opts.ttlMs * 6) return hit.record;
     const generation = this.generationOf(projectId);
-    const record = await this.store.findById(projectId, id);
+    const startedAt = this.now();
+    let record: InstanceRecord | null;
+    try {
+      record = await this.store.findById(projectId, id);
+    } catch (err) {
+      // Postgres cannot answer: the last answer stands, up to the staleness bound.
+      if (!hit || this.now() - hit.loadedAt > this.opts.maxStaleMs) throw err;
+      this.opts.onStale?.();
+      return hit.record;
+    }
     if (generation !== this.generationOf(projectId)) return record;
     if (this.byId.size > 100_000) this.byId.clear();
-    this.byId.set(key, { projectId, record, loadedAt: this.now() });
+    this.byId.set(key, { projectId, record, loadedAt: startedAt });
     return record;
   }
 
   invalidateProject(projectId: string): void {
     this.generations.set(projectId, this.generationOf(projectId) + 1);
     for (const key of this.inflight.keys()) if (key.startsWith(`${projectId}|`)) this.inflight.delete(key);
-    for (const key of this.groups.keys()) if (key.startsWith(`${projectId}|`)) this.groups.delete(key);
-    for (const [id, e] of this.byId) if (e.projectId === projectId) this.byId.delete(id);
+    // Kept, marked: reloaded before use, and still an answer while Postgres is down.
+    for (const [key, e] of this.groups) if (key.startsWith(`${projectId}|`)) e.invalidated = true;
+    for (const e of this.byId.values()) if (e.projectId === projectId) e.invalidated = true;
   }
 
   clear(): void {

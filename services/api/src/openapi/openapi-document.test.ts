@@ -43,7 +43,8 @@ describe('openapi: document builder', () => {
     const doc = buildOpenApiDocument(ROUTE_CATALOG, options);
     const responses = (doc.paths['/api/gateway/select-instance']!['post']! as { responses: Record<string, { description: string }> }).responses;
     expect(Object.keys(responses)).to.deep.equal(['200', '400', '401', '403', '404', '409', '413', '415', '429', '503']);
-    expect(responses['503']!.description).to.equal('FALLBACK_EXHAUSTED, NO_HEALTHY_INSTANCE');
+    // DEPENDENCY_UNAVAILABLE: a key this replica has not seen while Postgres is down (README "Outages").
+    expect(responses['503']!.description).to.equal('DEPENDENCY_UNAVAILABLE, FALLBACK_EXHAUSTED, NO_HEALTHY_INSTANCE');
     expect(responses['400']!.description).to.equal('MALFORMED_JSON, VALIDATION_FAILED');
     const health = (doc.paths['/api/health']!['get']! as { responses: Record<string, unknown> }).responses;
     expect(Object.keys(health)).to.deep.equal(['200', '429']);

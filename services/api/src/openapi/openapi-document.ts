@@ -119,6 +119,9 @@ function errorCodesOf(route: RouteSpec): ErrorCode[] {
   // Anonymous /api routes are throttled per client address, and so are tenant requests whose key the
   // cache cannot answer (see app.ts); admin and ops routes are not.
   if (route.auth !== 'admin' && route.path.startsWith('/api/')) codes.add('RATE_LIMITED');
+  // Any /api route that needs Postgres, Redis or Kafka and cannot reach them answers 503 (README "Outages");
+  // an authenticated one needs Postgres for a key it has not seen.
+  if (route.path.startsWith('/api/') && (route.auth !== 'none' || route.method !== 'get')) codes.add('DEPENDENCY_UNAVAILABLE');
   return [...codes];
 }
 

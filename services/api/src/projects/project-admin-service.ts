@@ -48,7 +48,7 @@ export class ProjectAdminService {
       return { project, instanceIds };
     });
     if (!result) return null;
-    await notifier.publishRegistryChange({ kind: 'auth' });
+    await notifier.publishRegistryChange({ kind: 'auth', projectId, denied: true });
     await notifier.publishRegistryChange({ kind: 'instances', projectId });
     await this.deps.breakerStates.remove(result.instanceIds);
     return result;
@@ -58,7 +58,7 @@ export class ProjectAdminService {
   async setStatus(projectId: string, status: ProjectStatus): Promise<ProjectWithKey | null> {
     const updated = await this.deps.projects.setStatus(projectId, status);
     if (!updated) return null;
-    await this.deps.notifier.publishRegistryChange({ kind: 'auth' });
+    await this.deps.notifier.publishRegistryChange({ kind: 'auth', projectId, denied: status !== 'ACTIVE' });
     const [withKey] = await this.deps.projects.findWithKeys({ id: projectId });
     return withKey ?? { project: updated, keyPrefix: null };
   }
@@ -67,7 +67,7 @@ export class ProjectAdminService {
   async setSettings(projectId: string, settings: { defaultStrategy?: string | null; panicMode?: boolean }): Promise<ProjectWithKey | null> {
     const updated = await this.deps.projects.setSettings(projectId, settings);
     if (!updated) return null;
-    await this.deps.notifier.publishRegistryChange({ kind: 'auth' });
+    await this.deps.notifier.publishRegistryChange({ kind: 'auth', projectId });
     const [withKey] = await this.deps.projects.findWithKeys({ id: projectId });
     return withKey ?? { project: updated, keyPrefix: null };
   }
@@ -76,7 +76,7 @@ export class ProjectAdminService {
   async setQuotas(projectId: string, overrides: Record<string, number | null>): Promise<ProjectWithKey | null> {
     const updated = await this.deps.projects.mergeQuotaOverrides(projectId, overrides);
     if (!updated) return null;
-    await this.deps.notifier.publishRegistryChange({ kind: 'auth' });
+    await this.deps.notifier.publishRegistryChange({ kind: 'auth', projectId });
     const [withKey] = await this.deps.projects.findWithKeys({ id: projectId });
     return withKey ?? { project: updated, keyPrefix: null };
   }

@@ -39,7 +39,7 @@ export class ProjectService {
       await this.keys.update(auth.keyId, { status: 'ACTIVE' }, client);
       return { project: inserted, created: true };
     });
-    if (result.created) await this.notifier.publishRegistryChange({ kind: 'auth' });
+    if (result.created) await this.notifier.publishRegistryChange({ kind: 'auth', keyId: result.project.apiKeyId ?? undefined });
     return result;
   }
 
