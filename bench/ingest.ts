@@ -1,6 +1,7 @@
 // `npm run bench:ingest [-- --events 200000 --rate 20000 ...]`: Kafka → Postgres ingestion benchmark.
 //
-// 1. backlog: N events (plus a share of redelivered copies) are produced first, then the ingestor starts
+// 1. backlog: N events (plus a share of redelivered copies), each signed with its project's API key (the
+//    ingestor verifies every one), are produced first, then the ingestor starts
 //    as a child process (`node services/ingestor/dist/main.js`) and drains them: sustained events/s.
 // 2. live: more events are produced at a fixed rate while the ingestor runs; a sample of them is
 //    polled for until its row is visible: freshness (producer ack → row committed) p50/p99.
@@ -10,10 +11,10 @@
 // The ingestor reads its tuning from the environment (INGEST_*), so `INGEST_WRITE_CONCURRENCY=1 npm run
 // bench:ingest` measures a variant. Options: --events --live-events --rate --instances --partitions
 // --dup-rate --sample-every --keep --profile <dir>.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Producer } from 'kafkajs';
-import { CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts';
+import { apiKeyDigest, CALL_RESULT_SCHEMA_VERSION, signEvent, type CallResultEvent } from '@apg/contracts';
 import { createKafka, createLogger, ensureTopics, newId, Partitioners, type Db } from '@apg/platform';
 import { createBenchDatabase, ensureBroker, fmt, percentile, sleep, startChild, type ChildService } from './bench-kit';
 
@@ -49,6 +50,8 @@ interface Instance {
   id: string;
   projectId: string;
   businessId: string;
+  /** The project's API key: every event is signed with it, as a tenant publishing straight to Kafka would. */
+  apiKey: string;
 }
 
 const ERRORS = ['TIMEOUT', 'UPSTREAM_5XX', 'RATE_LIMITED', 'CLIENT_4XX'] as const;
@@ -79,8 +82,18 @@ function makeEvent(inst: Instance, now: number): CallResultEvent {
 
 async function registerInstances(db: Db): Promise<Instance[]> {
   const projects = [newId(), newId(), newId()];
-  const instances: Instance[] = Array.from({ length: INSTANCES }, (_, i) => ({ id: newId(), projectId: projects[i % projects.length]!, businessId: `bench-${i}` }));
-  await db.query('bench.projects', `INSERT INTO projects (id, name) SELECT id, 'bench-' || id FROM unnest($1::text[]) AS id`, [projects]);
+  const keys = projects.map(() => ({ id: newId(), apiKey: `gw_${randomBytes(16).toString('hex')}` }));
+  await db.query(
+    'bench.keys',
+    `INSERT INTO api_keys (id, key_hash, key_prefix, status) SELECT id, h, 'gw_', 'ACTIVE' FROM unnest($1::text[], $2::text[]) AS x(id, h)`,
+    [keys.map((k) => k.id), keys.map((k) => apiKeyDigest(k.apiKey))],
+  );
+  const instances: Instance[] = Array.from({ length: INSTANCES }, (_, i) => ({ id: newId(), projectId: projects[i % projects.length]!, businessId: `bench-${i}`, apiKey: keys[i % projects.length]!.apiKey }));
+  await db.query(
+    'bench.projects',
+    `INSERT INTO projects (id, name, api_key_id) SELECT id, 'bench-' || id, k FROM unnest($1::text[], $2::text[]) AS x(id, k)`,
+    [projects, keys.map((k) => k.id)],
+  );
   await db.query(
     'bench.instances',
     `INSERT INTO api_instances (id, project_id, api_identifier, api_type, business_id)
@@ -107,13 +120,15 @@ async function produce(producer: Producer, topic: string, instances: Instance[],
       if (wait > 1) await sleep(wait);
     }
     const now = Date.now();
-    const batch: { key: string; value: string }[] = [];
+    const batch: { key: string; value: string; headers: Record<string, string> }[] = [];
     const samples: string[] = [];
     for (let k = 0; k < Math.min(CHUNK, count - sent); k++) {
-      const event = makeEvent(instances[seq++ % instances.length]!, now);
+      const inst = instances[seq++ % instances.length]!;
+      const event = makeEvent(inst, now);
       const value = JSON.stringify(event);
-      batch.push({ key: event.instanceId, value });
-      if (Math.random() < DUP_RATE) batch.push({ key: event.instanceId, value });
+      const headers = signEvent(value, inst.apiKey);
+      batch.push({ key: event.instanceId, value, headers });
+      if (Math.random() < DUP_RATE) batch.push({ key: event.instanceId, value, headers });
       if (seq % SAMPLE_EVERY === 0) samples.push(event.eventId);
     }
     messages += batch.length;
@@ -166,6 +181,8 @@ async function main(): Promise<void> {
       KAFKA_GROUP_INGESTOR: group,
       KAFKA_TOPIC_PARTITIONS: String(PARTITIONS),
       INGESTOR_PORT: '0',
+      // Unused here (the events are signed with project keys) but required, as in production.
+      EVENT_SIGNING_SECRET: randomBytes(32).toString('hex'),
       LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
     }, args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []);
     const child = ingestor;

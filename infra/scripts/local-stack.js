@@ -39,6 +39,12 @@ async function main() {
     env.ADMIN_TOKEN = randomBytes(24).toString('hex');
     say(`ADMIN_TOKEN was not set; generated one for this run: ${env.ADMIN_TOKEN}`);
   }
+  if (!env.EVENT_SIGNING_SECRET) {
+    // The api signs its events with it and the consumers verify them: one value for all three, per run.
+    // Not printed: only the services need it (tenants sign with their own API keys).
+    env.EVENT_SIGNING_SECRET = randomBytes(32).toString('hex');
+    say('EVENT_SIGNING_SECRET was not set; generated one for this run (api, ingestor and aggregator share it)');
+  }
   run('bash', [path.join(root, 'infra/scripts/ensure-services.sh')]);
   let startedBroker = false;
   const firstBroker = (env.KAFKA_BROKERS || '127.0.0.1:9092').split(',')[0].trim();

@@ -33,6 +33,8 @@ export interface BenchEnv {
   redisUrl: string;
   brokers: string[];
   adminToken: string;
+  /** The stack's EVENT_SIGNING_SECRET (api signs, aggregator verifies), random per run. */
+  eventSigningSecret: string;
   /** A direct Redis connection, for checks (HLEN of the health records) and teardown. */
   redis: Redis;
   stack(label: string): Promise<StackNames>;
@@ -130,6 +132,7 @@ async function setUp(undo: Undo[], undoAll: () => Promise<void>, say: (msg: stri
   return {
     runId, databaseUrl, redisUrl, brokers, redis,
     adminToken: `bench-admin-${randomBytes(12).toString('hex')}`,
+    eventSigningSecret: randomBytes(32).toString('hex'),
     async stack(label) {
       const names: StackNames = {
         topic: `apg.call-results.bench-${runId}-${label}`,

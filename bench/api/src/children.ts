@@ -118,6 +118,7 @@ export function serviceEnv(env: BenchEnv, names: StackNames, extra: Record<strin
     KAFKA_TOPIC_DLQ: names.dlqTopic,
     KAFKA_GROUP_AGGREGATOR: names.aggregatorGroup,
     ADMIN_TOKEN: env.adminToken,
+    EVENT_SIGNING_SECRET: env.eventSigningSecret,
     LOG_LEVEL: 'info',
     ...extra,
   };

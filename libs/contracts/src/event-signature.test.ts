@@ -49,8 +49,8 @@ describe('event signature', () => {
 
   const bad: [string, Record<string, unknown> | undefined, 'unsigned' | 'bad_signature'][] = [
     ['no headers', undefined, 'unsigned'],
-    ['only a key id', { [SIGNATURE_KEY_ID_HEADER]: 'abc' }, 'unsigned'],
-    ['only a signature', { [SIGNATURE_HEADER]: `v1=${'0'.repeat(64)}` }, 'unsigned'],
+    ['only a key id (half a signature is refused even in migration mode)', { [SIGNATURE_KEY_ID_HEADER]: 'abc' }, 'bad_signature'],
+    ['only a signature', { [SIGNATURE_HEADER]: `v1=${'0'.repeat(64)}` }, 'bad_signature'],
     ['no version prefix', { [SIGNATURE_KEY_ID_HEADER]: 'abc', [SIGNATURE_HEADER]: '0'.repeat(64) }, 'bad_signature'],
     ['short mac', { [SIGNATURE_KEY_ID_HEADER]: 'abc', [SIGNATURE_HEADER]: 'v1=abcd' }, 'bad_signature'],
     ['uppercase hex', { [SIGNATURE_KEY_ID_HEADER]: 'abc', [SIGNATURE_HEADER]: `v1=${'A'.repeat(64)}` }, 'bad_signature'],

@@ -87,7 +87,8 @@ export function readSignatureClaim(headers: Record<string, unknown> | undefined)
   const keyId = headerText(headers?.[SIGNATURE_KEY_ID_HEADER], MAX_KEY_ID_LENGTH);
   const signature = headerText(headers?.[SIGNATURE_HEADER], SIGNATURE_VERSION_PREFIX.length + 64);
   if (keyId === undefined && signature === undefined) return { ok: false, reason: 'unsigned', detail: 'no apg-key-id / apg-signature headers' };
-  if (keyId === undefined || signature === undefined) return { ok: false, reason: 'unsigned', detail: `missing ${keyId === undefined ? SIGNATURE_KEY_ID_HEADER : SIGNATURE_HEADER}` };
+  // Half a signature is a publisher's mistake, not an unsigned event: refused even where unsigned events count.
+  if (keyId === undefined || signature === undefined) return { ok: false, reason: 'bad_signature', detail: `missing ${keyId === undefined ? SIGNATURE_KEY_ID_HEADER : SIGNATURE_HEADER}` };
   if (keyId === null || keyId.length === 0) return { ok: false, reason: 'bad_signature', detail: 'unreadable apg-key-id header' };
   if (signature === null || !signature.startsWith(SIGNATURE_VERSION_PREFIX)) {
     return { ok: false, reason: 'bad_signature', detail: 'apg-signature is not "v1=<64 hex>"' };

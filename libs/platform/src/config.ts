@@ -75,6 +75,11 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** The api's service credential for signed events: the api signs with it, the consumers verify with it. */
+const EVENT_SIGNING_SECRET = z
+  .string({ error: 'EVENT_SIGNING_SECRET is required (the api signs its events with it, the consumers verify them)' })
+  .min(32, 'EVENT_SIGNING_SECRET must be at least 32 characters');
+
 /** Reusable env fragments: each service composes the ones it needs. */
 export const envFragments = {
   database: {
@@ -116,6 +121,15 @@ export const envFragments = {
   log: {
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   },
+  /** Signed events (README "Publishing results to Kafka"): the api's credential, and what the consumers require. */
+  eventSigning: {
+    EVENT_SIGNING_SECRET,
+    REQUIRE_SIGNED_EVENTS: bool.default(true),
+    /** How long a consumer trusts a project key from memory: a revocation takes effect within it. */
+    SIGNING_KEY_CACHE_TTL_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  },
+  /** The api only signs. */
+  eventSigningSecret: { EVENT_SIGNING_SECRET },
   /** Global breaker defaults (architecture §6); instances override them with routingParams.breaker. */
   breaker: {
     BREAKER_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),

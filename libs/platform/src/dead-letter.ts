@@ -13,7 +13,18 @@ export type DeadLetterReason =
   /** Older than the oldest raw partition kept (the ingestor has nowhere to put it). */
   | 'expired'
   /** Postgres refused the row on its data (SQLSTATE class 22/23/54), found by bisecting the write. */
-  | 'rejected_by_database';
+  | 'rejected_by_database'
+  // Signatures (contracts event-signature.ts, platform event-intake.ts):
+  /** No apg-key-id / apg-signature headers (only while REQUIRE_SIGNED_EVENTS is on). */
+  | 'unsigned'
+  /** Signature headers malformed, repeated or half present, or a MAC that does not match the value. */
+  | 'bad_signature'
+  /** No key (project key or service credential) with that apg-key-id. */
+  | 'unknown_key'
+  | 'revoked_key'
+  | 'expired_key'
+  /** A project key signing an event of another project. */
+  | 'key_project_mismatch';
 
 export interface DeadLetter {
   message: KafkaMessage;

@@ -15,6 +15,8 @@ export * from './event-intake';
 export * from './batch-retry';
 export * from './error-class';
 export * from './stores/breaker-transition-store';
+export * from './stores/signing-key-store';
+export * from './signing-keys';
 export * from './lua-script';
 export * from './group-lag-book';
 export * from './consumer-group-lag';

@@ -3,6 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { HttpClient } from './http-client';
 import { ADMIN_TOKEN, type StackNames } from './stack';
+import { TEST_EVENT_SIGNING_SECRET } from './signing';
 import { testEnv } from './test-env';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -52,6 +53,7 @@ export function serviceEnv(names: StackNames, extra: Record<string, string> = {}
     KAFKA_GROUP_AGGREGATOR: names.aggregatorGroup,
     KAFKA_TOPIC_PARTITIONS: '3',
     ADMIN_TOKEN,
+    EVENT_SIGNING_SECRET: TEST_EVENT_SIGNING_SECRET,
     LOG_LEVEL: 'info',
     ...extra,
   };

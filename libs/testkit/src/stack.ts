@@ -11,10 +11,12 @@ import {
   createRedis,
   ensureTopics,
   type Db,
+  type EventSigningOptions,
   type Kafka,
   type Redis,
 } from '@apg/platform';
 import { HttpClient } from './http-client';
+import { TEST_EVENT_SIGNING_SECRET } from './signing';
 import { testEnv, uniqueName } from './test-env';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -61,6 +63,7 @@ export async function startApi(names: StackNames, overrides: Partial<ApiOptions>
       port: 0,
       host: '127.0.0.1',
       adminToken: ADMIN_TOKEN,
+      eventSigningSecret: TEST_EVENT_SIGNING_SECRET,
       bodyLimit: '1mb',
       corsOrigins: [],
       reportTimeoutMs: 2000,
@@ -97,14 +100,17 @@ export async function startApi(names: StackNames, overrides: Partial<ApiOptions>
   };
 }
 
-export async function startIngestor(names: StackNames): Promise<Owned<IngestorService>> {
+/** The consumers' signing options in tests: the stack's service credential, signatures required, unless overridden. */
+export const testSigning = (over: Partial<EventSigningOptions> = {}): EventSigningOptions => ({ serviceSecret: TEST_EVENT_SIGNING_SECRET, ...over });
+
+export async function startIngestor(names: StackNames, signing: Partial<EventSigningOptions> = {}): Promise<Owned<IngestorService>> {
   const env = testEnv();
   const log = quietLog();
   const db = createDb(env.databaseUrl, { max: 5 });
   const kafka = createKafka({ brokers: env.brokers, clientId: 'test-ingestor', logger: log });
   const service = createIngestor({
     log, db, kafka, metrics: createMetricsRegistry('ingestor'),
-    options: { topic: names.topic, dlqTopic: names.dlqTopic, partitions: 3, groupId: names.ingestorGroup, maxEventBytes: 16_384, slowCallMs: 5000 },
+    options: { topic: names.topic, dlqTopic: names.dlqTopic, partitions: 3, groupId: names.ingestorGroup, maxEventBytes: 16_384, slowCallMs: 5000, signing: testSigning(signing) },
   });
   await service.start();
   return { service, async close() { await service.stop(); await db.close(); } };
@@ -137,6 +143,7 @@ export async function startAggregator(
       topic: names.topic, partitions: 3, groupId: names.aggregatorGroup, redisPrefix: names.redisPrefix,
       maxEventBytes: 16_384, breakerDefaults: { ...DEFAULT_BREAKER_CONFIG_VALUES }, tickMs: 100,
       ...options,
+      signing: testSigning(options.signing),
     },
   });
   await service.start();

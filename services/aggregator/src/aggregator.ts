@@ -11,7 +11,9 @@ import {
   type TopicReplication,
   InstanceDirectory,
   RedisKeys,
+  signingPolicyOf,
   type Db,
+  type EventSigningOptions,
   type IoMetrics,
   type Kafka,
   type Logger,
@@ -87,6 +89,8 @@ export interface AggregatorOptions {
   maxEventAgeMs?: number;
   /** How often the group's committed offsets and the log ends are polled. @default 5000 */
   lagPollMs?: number;
+  /** Signed events: the api's credential (`EVENT_SIGNING_SECRET`), `REQUIRE_SIGNED_EVENTS`, the key cache. */
+  signing: EventSigningOptions;
 }
 
 export interface AggregatorDeps {
@@ -147,6 +151,9 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
   const transitionCount = new Counter({ name: 'apg_aggregator_transitions_total', help: 'Breaker transitions', labelNames: ['to_state'] as const, registers: [m] });
   const fenced = new Counter({ name: 'apg_aggregator_fenced_writes_total', help: 'Writes refused because another member took the partition since', registers: [m] });
   const consumerRestarts = new Counter({ name: 'apg_aggregator_consumer_restarts_total', help: 'Consumers replaced after kafkajs gave up on them (a crash it does not restart by itself)', registers: [m] });
+  const rejected = new Counter({ name: 'apg_aggregator_rejected_events_total', help: 'Events not counted, by reason (the DLQ reasons: unsigned, bad_signature, unknown_key, foreign_instance, …); the ingestor dead-letters the same events', labelNames: ['reason'] as const, registers: [m] });
+  const unsignedAccepted = new Counter({ name: 'apg_aggregator_unsigned_events_accepted_total', help: 'Unsigned events counted because REQUIRE_SIGNED_EVENTS is false (migration mode); 0 once every publisher signs', registers: [m] });
+  const signing = signingPolicyOf(db, options.signing, now);
   const restores = new Counter({ name: 'apg_aggregator_redis_restores_total', help: 'Rewrites of every held record after Redis lost data', registers: [m] });
 
   // Infrastructure errors are retried (apg_aggregator_batch_retries_total{stage}), data errors rethrown
@@ -179,10 +186,11 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
   const batches = new BatchHandler({
     claims, store, book, configs, log, stepFor,
     directory: new InstanceDirectory(db),
+    signing,
     transitions,
     commit: (offsets) => consumer.commitOffsets(offsets),
     onBug: (err, where) => deps.onFatal(err, where),
-    metrics: { events, transitions: transitionCount, fenced },
+    metrics: { events, transitions: transitionCount, fenced, rejected, unsignedAccepted },
     breakerDefaults: options.breakerDefaults,
     maxEventBytes: options.maxEventBytes,
     retentionMs: options.retentionMs ?? DEFAULT_RAW_RETENTION_DAYS * 86_400_000,
@@ -251,7 +259,8 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
       ticker.start(options.tickMs);
       heartbeat.start(options.heartbeatMs ?? 1000);
       timers.push(setInterval(watchdog, 1000));
-      log.info({ topic: options.topic, groupId: options.groupId }, 'aggregator consuming');
+      log.info({ topic: options.topic, groupId: options.groupId, requireSignedEvents: signing.requireSigned }, 'aggregator consuming');
+      if (!signing.requireSigned) log.warn('REQUIRE_SIGNED_EVENTS=false: unsigned events are counted (migration mode); wrongly signed ones are still skipped');
     },
     async stop() {
       stopping ??= Promise.race([

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { Counter, Registry } from 'prom-client';
-import { CALL_RESULT_SCHEMA_VERSION, encodeCallResultEvent, type CallResultEvent } from '@apg/contracts';
+import { CALL_RESULT_SCHEMA_VERSION, encodeCallResultEvent, serviceSigningKey, signWithSecret, type CallResultEvent } from '@apg/contracts';
 import { DEFAULT_BREAKER_CONFIG } from '@apg/core';
-import { BatchRetrier, createLogger, type InstanceDirectory } from '@apg/platform';
+import { BatchRetrier, createLogger, SigningKeyBook, type InstanceDirectory } from '@apg/platform';
 import { BatchHandler } from './batch-handler';
 import { HealthBook } from './health-book';
 import type { HealthStore, SaveInput } from './health-store';
@@ -24,12 +24,15 @@ class ReplyError extends Error {
   override name = 'ReplyError';
 }
 
-function message(offset: number, instanceId: string): KafkaMessage {
+const API = serviceSigningKey('api', 's'.repeat(32));
+
+function message(offset: number, instanceId: string, signed = true): KafkaMessage {
   const e: CallResultEvent = {
     eventId: randomUUID(), schemaVersion: CALL_RESULT_SCHEMA_VERSION, projectId: PROJECT, instanceId,
     apiIdentifier: 'gpt4o', apiType: 'MODEL', businessId: instanceId.slice(0, 4), success: false, latencyMs: 10, callTimestamp: Date.now(),
   };
-  return { offset: String(offset), key: Buffer.from(instanceId), value: encodeCallResultEvent(e), timestamp: String(Date.now()), attributes: 0, headers: {} };
+  const value = encodeCallResultEvent(e);
+  return { offset: String(offset), key: Buffer.from(instanceId), value, timestamp: String(Date.now()), attributes: 0, headers: signed ? signWithSecret(value, API.keyId, API.secret) : {} };
 }
 
 function payload(messages: KafkaMessage[]): EachBatchPayload {
@@ -76,20 +79,22 @@ function setup(save: (input: SaveInput) => GuardedWriteResult, opts: { failAppli
     claims, store, book, log,
     configs: { configsOf: async (ids) => new Map([...ids].map((id) => [id, { ...DEFAULT_BREAKER_CONFIG }])) },
     directory: { ownersOf: async (ids: Iterable<string>) => new Map([...ids].map((id) => [id, PROJECT])) } as unknown as InstanceDirectory,
+    signing: { keys: new SigningKeyBook({ keysOf: async () => [] }, [API]), requireSigned: true },
     transitions: { insertMany: async () => undefined },
     stepFor: (p) => (stage, fn) => retrier.run(stage, fn, { signal: new AbortController().signal, active: () => p.isRunning() }),
     commit: async (offsets) => {
       commits.push(offsets[0]!.offset);
     },
     onBug: (err) => bugs.push(err),
-    metrics: { events, transitions: new Counter({ name: 't', help: 't', labelNames: ['to_state'] as const, registers: [registry] }), fenced: new Counter({ name: 'f', help: 'f', registers: [registry] }) },
+    metrics: { events, transitions: new Counter({ name: 't', help: 't', labelNames: ['to_state'] as const, registers: [registry] }), fenced: new Counter({ name: 'f', help: 'f', registers: [registry] }), rejected: new Counter({ name: 'r', help: 'r', labelNames: ['reason'] as const, registers: [registry] }), unsignedAccepted: new Counter({ name: 'u', help: 'u', registers: [registry] }) },
     breakerDefaults: { ...DEFAULT_BREAKER_CONFIG },
     maxEventBytes: 16_384,
     retentionMs: 86_400_000,
     now: opts.now ?? Date.now,
   });
   const outcome = async (name: string) => (await events.get()).values.find((v) => v.labels.outcome === name)?.value ?? 0;
-  return { handler, saves, commits, bugs, outcome, book, claims };
+  const rejectedBy = async (reason: string) => (await registry.getSingleMetric('r')!.get()).values.find((v) => v.labels['reason'] === reason)?.value ?? 0;
+  return { handler, saves, commits, bugs, outcome, rejectedBy, book, claims };
 }
 
 const ok: GuardedWriteResult = { fenced: false, refused: new Map() };
@@ -103,6 +108,15 @@ describe('batch handler: errors by class', () => {
     expect(t.saves[0]!.fence).to.deep.equal({ field: 't:0', epoch: '1' });
     expect(t.commits).to.deep.equal(['3']);
     expect(await t.outcome('applied')).to.equal(3);
+  });
+
+  it('an unsigned event is skipped, counted by reason, and the partition moves on', async () => {
+    const t = setup(() => ok);
+    await t.handler.handle(payload([message(0, GOOD), message(1, GOOD, false), message(2, GOOD)]));
+    expect(t.commits).to.deep.equal(['3']);
+    expect(await t.outcome('applied')).to.equal(2);
+    expect(await t.outcome('skipped')).to.equal(1);
+    expect(await t.rejectedBy('unsigned')).to.equal(1);
   });
 
   it('a value Redis refuses: the batch goes again one message at a time, the refused one is skipped, the partition moves on', async () => {

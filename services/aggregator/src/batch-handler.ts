@@ -10,6 +10,7 @@ import {
   type BreakerTransitionStore,
   type InstanceDirectory,
   type Logger,
+  type SigningPolicy,
 } from '@apg/platform';
 import type { HealthBook } from './health-book';
 import type { HealthStore } from './health-store';
@@ -26,6 +27,7 @@ export interface BatchHandlerDeps {
   book: HealthBook;
   configs: Pick<InstanceConfigStore, 'configsOf'>;
   directory: InstanceDirectory;
+  signing: SigningPolicy;
   transitions: Pick<BreakerTransitionStore, 'insertMany'>;
   log: Logger;
   /** The step policy for one batch (retry infrastructure errors while the batch is ours). */
@@ -33,7 +35,7 @@ export interface BatchHandlerDeps {
   commit(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
   /** A bug (not an infrastructure or data error): the process must exit and resume from the commits. */
   onBug(err: unknown, where: string): void;
-  metrics: { events: Counter<'outcome'>; transitions: Counter<'to_state'>; fenced: Counter };
+  metrics: { events: Counter<'outcome'>; transitions: Counter<'to_state'>; fenced: Counter; rejected: Counter<'reason'>; unsignedAccepted: Counter };
   breakerDefaults: BreakerConfig;
   maxEventBytes: number;
   /** Raw retention (ms): older (or far future) events are refused at admission. */
@@ -158,7 +160,7 @@ export class BatchHandler {
     }
     // Events a previous owner (or this process before a crash) already wrote to Redis count once.
     const fresh = messages.filter((m) => BigInt(m.offset) >= claim.applied);
-    const intake = await step('admit', () => admitEvents(fresh, batch.partition, deps.directory, {
+    const intake = await step('admit', () => admitEvents(fresh, batch.partition, deps.directory, deps.signing, {
       maxBytes: deps.maxEventBytes, now: deps.now(), retentionMs: deps.retentionMs,
     }));
     if (intake === ABANDON) return 'abandoned';
@@ -255,9 +257,20 @@ export class BatchHandler {
     deps.metrics.events.inc({ outcome: 'applied' }, list.length - failed);
     deps.metrics.events.inc({ outcome: 'apply_error' }, failed);
     deps.metrics.events.inc({ outcome: 'skipped' }, intake.rejected.length);
+    for (const r of intake.rejected) deps.metrics.rejected.inc({ reason: r.reason });
+    if (intake.unsignedAdmitted) this.noteUnsigned(intake.unsignedAdmitted, batch.partition);
     deps.metrics.events.inc({ outcome: 'already_applied' }, messages.length - fresh.length);
     deps.metrics.events.inc({ outcome: 'duplicate' }, repeated + known.size);
     return 'written';
+  }
+
+  private unsignedLogged = false;
+
+  /** Migration mode: unsigned events counted, in a metric, and said once in the log. */
+  private noteUnsigned(n: number, partition: number): void {
+    this.deps.metrics.unsignedAccepted.inc(n);
+    if (!this.unsignedLogged) this.deps.log.warn({ partition }, 'unsigned events counted (REQUIRE_SIGNED_EVENTS=false); logged once, counted in apg_aggregator_unsigned_events_accepted_total');
+    this.unsignedLogged = true;
   }
 
   /** The batch's instances, loaded from Redis on first sight, with their current configs. */

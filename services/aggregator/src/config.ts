@@ -6,6 +6,7 @@ export const AggregatorEnvSchema = z.object({
   ...envFragments.redis,
   ...envFragments.kafka,
   ...envFragments.log,
+  ...envFragments.eventSigning,
   ...envFragments.breaker,
   KAFKA_GROUP_AGGREGATOR: envFragments.consumerGroups.KAFKA_GROUP_AGGREGATOR,
   AGGREGATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8083),

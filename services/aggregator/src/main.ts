@@ -41,6 +41,7 @@ runMain('aggregator', async ({ fatal }) => {
       maxEventAgeMs: env.AGGREGATOR_MAX_EVENT_AGE_MS,
       lagPollMs: env.AGGREGATOR_LAG_POLL_MS,
       retentionMs: env.RETENTION_DAYS * 86_400_000,
+      signing: { serviceSecret: env.EVENT_SIGNING_SECRET, requireSigned: env.REQUIRE_SIGNED_EVENTS, keyCacheTtlMs: env.SIGNING_KEY_CACHE_TTL_MS },
     },
   });
   const ops = await startOpsServer({

@@ -2,7 +2,8 @@ import http from 'node:http';
 import express, { Router } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import type { BreakerConfig, SmartConfig, StrategyName } from '@apg/core';
-import { BreakerTransitionStore, newId, RedisKeys, startOpsServer, type Db, type IoMetrics, type Kafka, type Logger, type OpsServer, type Redis } from '@apg/platform';
+import { API_SERVICE_NAME, BreakerTransitionStore, newId, RedisKeys, startOpsServer, type Db, type IoMetrics, type Kafka, type Logger, type OpsServer, type Redis } from '@apg/platform';
+import { serviceSigningKey, signWithSecret } from '@apg/contracts';
 import { hashApiKey, keyPrefix } from './apikeys/api-key';
 import { apiKeyRoutes } from './apikeys/api-key-routes';
 import { ApiKeyStore } from './apikeys/api-key-store';
@@ -70,6 +71,8 @@ export interface ApiOptions {
   port: number;
   host: string;
   adminToken: string;
+  /** `EVENT_SIGNING_SECRET`: every event the api produces is signed with it (key id `svc:api`); the consumers verify. */
+  eventSigningSecret: string;
   bodyLimit: string;
   corsOrigins: string[];
   reportTimeoutMs: number;
@@ -196,7 +199,9 @@ export function createApi(deps: ApiDeps): ApiService {
     void breakers.refresh();
   });
 
+  const credential = serviceSigningKey(API_SERVICE_NAME, options.eventSigningSecret);
   const producer = new ReportProducer(deps.kafka, options.topic, log.child({ component: 'producer' }), {
+    sign: (value) => signWithSecret(value, credential.keyId, credential.secret),
     timeoutMs: options.reportTimeoutMs, metrics: { duration: metrics.produceSeconds, errors: metrics.produceErrors }, ...(deps.io ? { io: deps.io } : {}),
   });
   const routingState = new RoutingState(redis, keys, circuit);

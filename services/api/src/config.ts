@@ -14,6 +14,7 @@ export const ApiEnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   HOST: z.string().default('0.0.0.0'),
   API_OPS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  ...envFragments.eventSigningSecret,
   ADMIN_TOKEN: z.string({ error: 'ADMIN_TOKEN is required (the admin credential)' }).min(16, 'ADMIN_TOKEN must be at least 16 characters'),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'like 1mb or 512kb').default('1mb'),
   CORS_ORIGINS: z.string().default('').transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),

@@ -24,6 +24,7 @@ runMain('api', async () => {
       port: env.PORT,
       host: env.HOST,
       adminToken: env.ADMIN_TOKEN,
+      eventSigningSecret: env.EVENT_SIGNING_SECRET,
       bodyLimit: env.BODY_LIMIT,
       corsOrigins: env.CORS_ORIGINS,
       reportTimeoutMs: env.REPORT_TIMEOUT_MS,

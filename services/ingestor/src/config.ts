@@ -8,6 +8,7 @@ export const IngestorEnvSchema = z.object({
   ...envFragments.database,
   ...envFragments.kafka,
   ...envFragments.log,
+  ...envFragments.eventSigning,
   KAFKA_GROUP_INGESTOR: envFragments.consumerGroups.KAFKA_GROUP_INGESTOR,
   INGESTOR_PORT: int(0, 65535, 8082),
   MAX_EVENT_BYTES: z.coerce.number().int().min(256).default(16_384),

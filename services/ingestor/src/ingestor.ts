@@ -11,8 +11,10 @@ import {
   Partitioners,
   retryInBatch,
   sendToDeadLetter,
+  signingPolicyOf,
   type Db,
   type DeadLetter,
+  type EventSigningOptions,
   type IoMetrics,
   type Kafka,
   type Logger,
@@ -90,6 +92,8 @@ export interface IngestorOptions {
   maxEventAgeMs?: number;
   /** How often the group's committed offsets and the log ends are polled for the lag gauges. @default 5000 */
   lagPollMs?: number;
+  /** Signed events: the api's credential (`EVENT_SIGNING_SECRET`), `REQUIRE_SIGNED_EVENTS`, the key cache. */
+  signing: EventSigningOptions;
 }
 
 export interface IngestorDeps {
@@ -147,8 +151,9 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
   const throughput: ThroughputOptions = { ...DEFAULT_THROUGHPUT, ...options.throughput };
   const retention: RetentionOptions = { ...DEFAULT_RETENTION, ...options.retention };
   const directory = new InstanceDirectory(db);
-  const tracker = new OffsetTracker();
   const now = deps.now ?? Date.now;
+  const signing = signingPolicyOf(db, options.signing, now);
+  const tracker = new OffsetTracker();
   let failed = false;
   const onBug = deps.onBug ?? ((err: unknown, where: string) => {
     log.fatal({ err: err instanceof Error ? err.stack : String(err), where }, 'bug on the ingestion path; consuming stopped');
@@ -208,6 +213,12 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
     labelNames: ['reason'] as const,
     registers: [metrics],
   });
+  const unsignedAccepted = new Counter({
+    name: 'apg_ingestor_unsigned_events_accepted_total',
+    help: 'Unsigned events admitted because REQUIRE_SIGNED_EVENTS is false (migration mode); 0 once every publisher signs',
+    registers: [metrics],
+  });
+  let unsignedLogged = false;
   const deadLetter = async (letters: DeadLetter[]) => {
     await sendToDeadLetter(producer!, options.dlqTopic, options.topic, letters, now);
     for (const l of letters) deadLetters.inc({ reason: l.reason });
@@ -243,8 +254,13 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
     const consumedAt = now();
     const ctx = { payload, signal: abort.signal, log, retrier };
     const limits = { maxBytes: options.maxEventBytes, now: now(), retentionMs: retention.retentionDays * DAY_MS };
-    const intake = await retryInBatch('admit', () => admitEvents(batch.messages, batch.partition, directory, limits), ctx);
+    const intake = await retryInBatch('admit', () => admitEvents(batch.messages, batch.partition, directory, signing, limits), ctx);
     if (intake === ABANDON) return;
+    if (intake.unsignedAdmitted) {
+      unsignedAccepted.inc(intake.unsignedAdmitted);
+      if (!unsignedLogged) log.warn({ partition: batch.partition }, 'unsigned events counted (REQUIRE_SIGNED_EVENTS=false); logged once, counted in apg_ingestor_unsigned_events_accepted_total');
+      unsignedLogged = true;
+    }
     const horizon = maintainer.horizon();
     const items: WriteItem[] = [];
     const rejected = intake.rejected;
@@ -333,7 +349,8 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: throughput.partitionsConcurrency, eachBatch: handleBatch });
       running = true;
       await groupLag.start();
-      log.info({ topic: options.topic, groupId: options.groupId, throughput, retention }, 'ingestor consuming');
+      log.info({ topic: options.topic, groupId: options.groupId, throughput, retention, requireSignedEvents: signing.requireSigned }, 'ingestor consuming');
+      if (!signing.requireSigned) log.warn('REQUIRE_SIGNED_EVENTS=false: unsigned events are counted (migration mode); wrongly signed ones are still dead-lettered');
     },
     stop() {
       if (!consumer && !producer) return Promise.resolve();

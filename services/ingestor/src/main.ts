@@ -40,6 +40,7 @@ runMain('ingestor', async ({ fatal }) => {
       maxBatchHoldMs: env.INGEST_MAX_BATCH_HOLD_MS,
       maxEventAgeMs: env.INGEST_MAX_EVENT_AGE_MS,
       lagPollMs: env.INGEST_LAG_POLL_MS,
+      signing: { serviceSecret: env.EVENT_SIGNING_SECRET, requireSigned: env.REQUIRE_SIGNED_EVENTS, keyCacheTtlMs: env.SIGNING_KEY_CACHE_TTL_MS },
       retention: {
         retentionDays: env.RETENTION_DAYS,
         rollupRetentionDays: env.ROLLUP_RETENTION_DAYS,

@@ -3,6 +3,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import { CALL_RESULT_SCHEMA_VERSION, encodeCallResultEvent, type CallResultEvent } from '@apg/contracts';
 import type { HealthRecord, SlidingWindow } from '@apg/core';
 import { RedisKeys, type Db, type Redis } from '@apg/platform';
+import { signedByService } from '../signing';
 import type { StackNames } from '../stack';
 import { waitFor } from '../wait-for';
 
@@ -48,7 +49,7 @@ export function callEvent(i: TestInstance, success: boolean, over: Partial<CallR
 }
 
 export async function send(producer: Producer, names: StackNames, events: CallResultEvent[]): Promise<void> {
-  await producer.send({ topic: names.topic, acks: -1, messages: events.map((e) => ({ key: e.instanceId, value: encodeCallResultEvent(e) })) });
+  await producer.send({ topic: names.topic, acks: -1, messages: events.map((e) => signedByService({ key: e.instanceId, value: encodeCallResultEvent(e) })) });
 }
 
 /** `n` copies of one outcome for one instance. */

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import type { Producer } from 'kafkajs';
+import type { IHeaders, Producer } from 'kafkajs';
 import { CALL_RESULT_SCHEMA_VERSION, ERROR_TYPES, encodeCallResultEvent, type CallResultEvent } from '@apg/contracts';
 import { BREAKER_KEYS, mulberry32, type HealthRecord } from '@apg/core';
 import { RedisKeys } from '@apg/platform';
+import { signedByService } from '../signing';
 import { openProbe, startAggregator, stackNames, type Probe, type StackNames, type TestAggregator } from '../stack';
 import { groupProgress, registerInstances, waitForCaughtUp, type TestInstance } from './fixtures';
 
@@ -49,17 +50,22 @@ function event(rand: Rand, i: TestInstance, now: number): CallResultEvent {
   return e;
 }
 
-/** A message as a hostile or broken producer might send it. */
-function garbage(rand: Rand, instances: TestInstance[], now: number): { key: string; value: string } {
+type Message = { key: string; value: string; headers: IHeaders };
+
+/** A message as a hostile or broken producer might send it (signed as the api signs, unless the signature is the defect). */
+function garbage(rand: Rand, instances: TestInstance[], now: number): Message {
   const i = pick(rand, instances);
   const other = pick(rand, instances);
-  switch (Math.floor(rand() * 6)) {
-    case 0: return { key: i.id, value: '{not json' };
-    case 1: return { key: i.id, value: JSON.stringify({ ...event(rand, i, now), schemaVersion: 99 }) };
-    case 2: return { key: i.id, value: JSON.stringify({ ...event(rand, i, now), instanceId: 'f'.repeat(32) }) };
-    case 3: return { key: i.id, value: JSON.stringify({ ...event(rand, i, now), projectId: other.projectId === i.projectId ? 'e'.repeat(32) : other.projectId }) };
-    case 4: return { key: i.id, value: JSON.stringify({ ...event(rand, i, now), errorMessage: 'x'.repeat(20_000) }) };
-    default: return { key: i.id, value: JSON.stringify({ ...event(rand, i, now), latencyMs: -1 }) };
+  const signed = (value: string): Message => signedByService({ key: i.id, value });
+  switch (Math.floor(rand() * 8)) {
+    case 0: return signed('{not json');
+    case 1: return signed(JSON.stringify({ ...event(rand, i, now), schemaVersion: 99 }));
+    case 2: return signed(JSON.stringify({ ...event(rand, i, now), instanceId: 'f'.repeat(32) }));
+    case 3: return signed(JSON.stringify({ ...event(rand, i, now), projectId: other.projectId === i.projectId ? 'e'.repeat(32) : other.projectId }));
+    case 4: return signed(JSON.stringify({ ...event(rand, i, now), errorMessage: 'x'.repeat(20_000) }));
+    case 5: return { key: i.id, value: JSON.stringify(event(rand, i, now)), headers: {} };
+    case 6: return { ...signed(JSON.stringify(event(rand, i, now))), value: JSON.stringify(event(rand, i, now)) };
+    default: return signed(JSON.stringify({ ...event(rand, i, now), latencyMs: -1 }));
   }
 }
 
@@ -96,18 +102,18 @@ describe('aggregator: offsets always advance, whatever the events and stored con
       const instances = await registerInstances(probe.db, Array.from({ length: 20 }, () => routingParams(rand)));
       const now = Date.now();
       const sent: CallResultEvent[] = [];
-      const messages: { key: string; value: string }[] = [];
+      const messages: Message[] = [];
       for (let n = 0; n < 400; n++) {
         const r = rand();
         if (r < 0.1 && sent.length > 0) {
           const again = pick(rand, sent);
-          messages.push({ key: again.instanceId, value: encodeCallResultEvent(again).toString() });
+          messages.push(signedByService({ key: again.instanceId, value: encodeCallResultEvent(again).toString() }));
         } else if (r < 0.2) {
           messages.push(garbage(rand, instances, now));
         } else {
           const e = event(rand, pick(rand, instances), now);
           sent.push(e);
-          messages.push({ key: e.instanceId, value: encodeCallResultEvent(e).toString() });
+          messages.push(signedByService({ key: e.instanceId, value: encodeCallResultEvent(e).toString() }));
         }
       }
       const half = messages.length / 2;

@@ -4,6 +4,7 @@ import { CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts
 import type { Kafka } from 'kafkajs';
 import { createKafka, createLogger } from '@apg/platform';
 import { ReportProducer, partitionOfKey } from '@apg/api';
+import { serviceSignature } from '../signing';
 import { testEnv, uniqueName } from '../test-env';
 import { waitFor } from '../wait-for';
 
@@ -56,7 +57,7 @@ describe('api report producer: one failed partition (real Kafka)', function () {
     } finally {
       await admin.disconnect();
     }
-    producer = new ReportProducer(kafka, topic, log, { timeoutMs: 10_000 });
+    producer = new ReportProducer(kafka, topic, log, { timeoutMs: 10_000, sign: serviceSignature });
     await producer.connect();
     expect(producer.isConnected()).to.equal(true);
     // The first send teaches the producer the partition count (from kafkajs' metadata).

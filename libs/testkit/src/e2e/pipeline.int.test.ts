@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Consumer, Producer } from 'kafkajs';
 import { CALL_RESULT_SCHEMA_VERSION, encodeCallResultEvent, type CallResultEvent } from '@apg/contracts';
+import { signedByKey, signedByService } from '../signing';
 import { openProbe, startAggregator, startApi, startIngestor, stackNames, type Probe, type StackNames } from '../stack';
 import { waitFor } from '../wait-for';
 import type { HttpClient } from '../http-client';
@@ -26,6 +27,7 @@ describe('pipeline end to end (real Kafka, Postgres, Redis)', function () {
   let aggregator: Awaited<ReturnType<typeof startAggregator>>;
   let producer: Producer;
   let tenant: HttpClient;
+  let apiKey: string;
   let projectId: string;
   let instances: Dto[] = [];
   const directEventIds: string[] = [];
@@ -91,7 +93,7 @@ describe('pipeline end to end (real Kafka, Postgres, Redis)', function () {
   it('creates a key, links a project idempotently and registers three instances', async () => {
     const key = await api.admin.post<{ data: { apiKeyValue: string; id: string } }>('/api/admin/apikeys', { description: 'e2e' });
     expect(key.status).to.equal(200);
-    const apiKey = key.body.data.apiKeyValue;
+    apiKey = key.body.data.apiKeyValue;
     expect(apiKey).to.match(/^gw_[A-Za-z0-9]{32}$/);
     tenant = api.http.with({ 'api-key': apiKey });
 
@@ -124,7 +126,8 @@ describe('pipeline end to end (real Kafka, Postgres, Redis)', function () {
     }
     const direct = Array.from({ length: 20 }, () => event(viaKafka, false));
     directEventIds.push(...direct.map((e) => e.eventId));
-    await producer.send({ topic: names.topic, acks: -1, messages: direct.map((e) => ({ key: e.instanceId, value: encodeCallResultEvent(e) })) });
+    // Signed with the tenant's own key, as a publisher outside the gateway signs (README "Publishing results to Kafka").
+    await producer.send({ topic: names.topic, acks: -1, messages: direct.map((e) => signedByKey({ key: e.instanceId, value: encodeCallResultEvent(e) }, apiKey)) });
 
     await waitFor('both failing instances skipped', async () => {
       const seen = await selectIds(9);
@@ -154,7 +157,7 @@ describe('pipeline end to end (real Kafka, Postgres, Redis)', function () {
     await admin.disconnect();
     ingestor = await startIngestor(names);
     const marker = event(instances[2]!, true);
-    await producer.send({ topic: names.topic, acks: -1, messages: [{ key: marker.instanceId, value: encodeCallResultEvent(marker) }] });
+    await producer.send({ topic: names.topic, acks: -1, messages: [signedByKey({ key: marker.instanceId, value: encodeCallResultEvent(marker) }, apiKey)] });
     await waitFor('the marker row', async () => (await countRows()).rows === 41);
     // Everything was read twice; nothing was written twice, and the rollups counted each event once.
     expect(await countRows()).to.deep.equal({ rows: 41, distinct: 41, rollup: 41 });
@@ -167,11 +170,12 @@ describe('pipeline end to end (real Kafka, Postgres, Redis)', function () {
       topic: names.topic,
       acks: -1,
       messages: [
+        // Signed with the api's credential, so that what each is refused for is its content.
         { key: 'x', value: Buffer.from('{not json'), headers: { origin: 'fuzz' } },
         { key: foreign.instanceId, value: encodeCallResultEvent(foreign) },
         { key: 'y', value: Buffer.from(JSON.stringify({ ...good, schemaVersion: 99, eventId: randomUUID() })) },
         { key: good.instanceId, value: encodeCallResultEvent(good) },
-      ],
+      ].map((m) => signedByService(m)),
     });
     const dlq: { reason: string; value: string; origin?: string }[] = [];
     const consumer: Consumer = probe.kafka.consumer({ groupId: `${names.ingestorGroup}-dlq-reader`, maxWaitTimeInMs: 200 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Partitioners } from 'kafkajs';
+import { signedByService } from '../signing';
 import { freePort, serviceEnv, spawnApi, spawnService, type ChildService } from '../child-service';
 import { HttpClient } from '../http-client';
 import { register } from '../routing/routing-fixture';
@@ -106,7 +107,7 @@ describe('metrics named by the dashboard and the alert rules exist on the real s
     // A dead letter, so the DLQ-by-reason series exists.
     const producer = probe.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    await producer.send({ topic: names.topic, messages: [{ key: 'x', value: '{not json' }] });
+    await producer.send({ topic: names.topic, messages: [signedByService({ key: 'x', value: '{not json' })] });
     await producer.disconnect();
     await waitFor('rows ingested and a dead letter', async () => {
       const m = parseExposition((await ops.ingestor.get('/metrics')).text);

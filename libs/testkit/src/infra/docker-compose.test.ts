@@ -59,6 +59,12 @@ describe('docker-compose.yml (security properties, parsed)', () => {
     expect(composeText).to.not.match(/:-admin\b/);
   });
 
+  it('requires the event signing secret in the api and both consumers (it signs and verifies every event), with no default', () => {
+    for (const name of ['api', 'ingestor', 'aggregator']) expect(required(env(name, 'EVENT_SIGNING_SECRET'), 'EVENT_SIGNING_SECRET'), name).to.equal(true);
+    expect(composeText).to.not.match(/EVENT_SIGNING_SECRET:-/);
+    for (const name of ['ingestor', 'aggregator']) expect(env(name, 'REQUIRE_SIGNED_EVENTS'), name).to.equal('${REQUIRE_SIGNED_EVENTS:-}');
+  });
+
   it('keeps the ops ports unpublished and scrapes the api on its separate ops port', () => {
     const publishedSpecs = Object.values(services).flatMap((s) => (s.ports ?? []).map(String));
     for (const port of ['8082', '8083', '9090', '9464', '9092', '5432', '6379']) {
@@ -96,7 +102,7 @@ describe('docker-compose.yml (security properties, parsed)', () => {
     const used = new Set([...code.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
     const missing = [...used].filter((v) => !documented.has(v));
     expect(missing, 'interpolated but not in .env.example').to.deep.equal([]);
-    for (const secret of ['ADMIN_TOKEN', 'POSTGRES_PASSWORD', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD']) {
+    for (const secret of ['ADMIN_TOKEN', 'EVENT_SIGNING_SECRET', 'POSTGRES_PASSWORD', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD']) {
       expect(example, secret).to.match(new RegExp(`^${secret}=$`, 'm'));
     }
   });

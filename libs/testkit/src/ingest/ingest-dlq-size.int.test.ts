@@ -3,6 +3,7 @@ import { ConfigResourceTypes, type Producer } from 'kafkajs';
 import { DLQ_HEADERS } from '@apg/platform';
 import type { Probe, StackNames } from '../stack';
 import { waitFor } from '../wait-for';
+import { signedByService } from '../signing';
 import { callEvent, committedMessages, countStored, eventMessage, readDeadLetters, registerInstances, startIngestorInProcess, topicMessageCount, closeIngestSuite, openIngestSuite, type IngestSuite } from './ingest-fixture';
 
 const HUGE_HEADER = 900 * 1024;
@@ -50,9 +51,9 @@ describe('ingestor dead letters that always fit the DLQ', function () {
     const good = [callEvent(inst), callEvent(inst)];
     // One message per request: each is close to the broker's 1 MiB request limit on its own.
     const sends = [
-      { key: inst.id, value: '{"broken"', headers: huge },
-      { key: inst.id, value: 'x'.repeat(180_000), headers: { ...sixty, 'x-seq': 'b' } },
-      { ...eventMessage(good[0]!), headers: { ...huge, 'x-seq': 'c' } },
+      signedByService({ key: inst.id, value: '{"broken"', headers: huge }),
+      signedByService({ key: inst.id, value: 'x'.repeat(180_000), headers: { ...sixty, 'x-seq': 'b' } }),
+      signedByService({ ...eventMessage(good[0]!), headers: { ...huge, 'x-seq': 'c' } }),
       eventMessage(good[1]!),
     ];
     for (const m of sends) await producer.send({ topic: names.topic, acks: -1, messages: [m] });

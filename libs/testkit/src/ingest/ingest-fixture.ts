@@ -6,7 +6,8 @@ import { CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts
 import { createIngestor, type IngestorOptions, type IngestorService } from '@apg/ingestor';
 import { createDb, createKafka, createLogger, createMetricsRegistry, newId, type Db } from '@apg/platform';
 import type { Registry } from 'prom-client';
-import { openProbe, stackNames, type Probe, type StackNames } from '../stack';
+import { signedByService, TEST_EVENT_SIGNING_SECRET } from '../signing';
+import { openProbe, stackNames, testSigning, type Probe, type StackNames } from '../stack';
 import { testEnv } from '../test-env';
 import { waitFor } from '../wait-for';
 
@@ -63,7 +64,8 @@ export async function produceMessages(producer: Producer, topic: string, message
   await Promise.all(inFlight);
 }
 
-export const eventMessage = (e: CallResultEvent) => ({ key: e.instanceId, value: JSON.stringify(e) });
+/** An event as a message signed with the stack's service credential (see signing.ts). */
+export const eventMessage = (e: CallResultEvent) => signedByService({ key: e.instanceId, value: JSON.stringify(e) });
 
 export interface Stored {
   /** Raw rows of the project. */
@@ -160,6 +162,7 @@ export async function startIngestorInProcess(
     options: {
       topic: names.topic, dlqTopic: names.dlqTopic, partitions: 3, groupId: names.ingestorGroup, maxEventBytes: 16_384,
       slowCallMs: 5000, sessionTimeoutMs: 6000, ...opts.options,
+      signing: testSigning(opts.options?.signing),
     },
   });
   await service.start();
@@ -196,6 +199,7 @@ export function startIngestorChild(names: StackNames, extraEnv: Record<string, s
       KAFKA_TOPIC_DLQ: names.dlqTopic,
       KAFKA_GROUP_INGESTOR: names.ingestorGroup,
       KAFKA_TOPIC_PARTITIONS: '3',
+      EVENT_SIGNING_SECRET: TEST_EVENT_SIGNING_SECRET,
       INGESTOR_PORT: '0',
       INGEST_SESSION_TIMEOUT_MS: '6000',
       LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'warn',

@@ -1,6 +1,7 @@
 import type { IHeaders } from 'kafkajs';
 import { CALL_RESULT_SCHEMA_VERSION, ERROR_TYPES, MAX_COST_PER_EVENT, MAX_TOKENS_PER_EVENT, type CallResultEvent } from '@apg/contracts';
 import { newId } from '@apg/platform';
+import { serviceSignature } from '../signing';
 import type { TestInstance } from './ingest-fixture';
 
 /** One generated Kafka message and what the ingestor must do with it. */
@@ -66,8 +67,12 @@ export function generateMessages(rand: () => number, count: number, world: Gener
     if (rand() < 0.1) e.statusCode = pick([100, 200, 429, 503, 599]);
     return e;
   };
-  const push = (key: string, value: string | null, expect: Generated['expect'], extra: Partial<Generated> = {}) =>
-    out.push({ key, value, headers: { 'x-seq': String(out.length) }, expect, ...extra });
+  // Every message is signed as the api signs (the stack's service credential), unless its defect is the
+  // signature: then `signature` holds the headers it carries instead.
+  const push = (key: string, value: string | null, expect: Generated['expect'], extra: Partial<Generated> & { signature?: IHeaders } = {}) => {
+    const { signature, ...rest } = extra;
+    out.push({ key, value, expect, ...rest, headers: { 'x-seq': String(out.length), ...(signature ?? serviceSignature(value)) } });
+  };
   const valid = (e: CallResultEvent, extra: Partial<Generated> = {}) => {
     valids.push(e);
     push(e.instanceId, JSON.stringify(e), { kind: 'row', event: e }, extra);
@@ -79,7 +84,8 @@ export function generateMessages(rand: () => number, count: number, world: Gener
     [8, () => {
       if (out.length === 0) return valid(baseEvent(pick(world.own)));
       const original = pick(out);
-      push(original.key, original.value, original.expect, original.alone ? { alone: true } : {});
+      const { 'x-seq': _seq, ...signature } = original.headers;
+      push(original.key, original.value, original.expect, { ...(original.alone ? { alone: true } : {}), signature });
     }],
     [8, () => {
       if (valids.length === 0) return valid(baseEvent(pick(world.own)));
@@ -122,6 +128,21 @@ export function generateMessages(rand: () => number, count: number, world: Gener
     [3, () => {
       const e = baseEvent(pick(world.own));
       bad({ ...e, errorMessage: undefined, pad: 'p'.repeat(world.maxEventBytes) }, 'oversized', e.instanceId);
+    }],
+    // Signature defects: each refused with its reason, whatever the event.
+    [2, () => {
+      const e = baseEvent(pick(world.own));
+      push(e.instanceId, JSON.stringify(e), { kind: 'dlq', reason: 'unsigned' }, { signature: {} });
+    }],
+    [2, () => {
+      const e = baseEvent(pick(world.own));
+      const forged = serviceSignature(JSON.stringify({ ...e, success: !e.success }));
+      push(e.instanceId, JSON.stringify(e), { kind: 'dlq', reason: 'bad_signature' }, { signature: forged });
+    }],
+    [1, () => {
+      const e = baseEvent(pick(world.own));
+      const value = JSON.stringify(e);
+      push(e.instanceId, value, { kind: 'dlq', reason: 'unknown_key' }, { signature: { ...serviceSignature(value), 'apg-key-id': 'f'.repeat(32) } });
     }],
     [1, () => {
       if (hugeHeaders >= 2) return valid(baseEvent(pick(world.own)));

@@ -4,6 +4,7 @@ import type { Producer } from 'kafkajs';
 import { newId } from '@apg/platform';
 import type { Probe, StackNames } from '../stack';
 import { waitFor } from '../wait-for';
+import { signedByService } from '../signing';
 import { callEvent, countStored, eventMessage, metricValue, produceMessages, readDeadLetters, registerInstances, startIngestorInProcess, closeIngestSuite, openIngestSuite, type IngestSuite } from './ingest-fixture';
 
 /**
@@ -42,7 +43,7 @@ describe('ingestor under a burst of 1,000 malformed messages', function () {
     ];
     const bad = Array.from({ length: 1000 }, (_, i) => {
       const kind = kinds[i % kinds.length]!;
-      return { ...kind.make(i), headers: { 'test-seq': String(i), 'test-kind': kind.reason } };
+      return signedByService({ ...kind.make(i), headers: { 'test-seq': String(i), 'test-kind': kind.reason } });
     });
     const good = Array.from({ length: 2000 }, (_, i) => eventMessage(callEvent(instances[i % instances.length]!)));
     // Good, then bad interleaved with good, then good again.

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Message } from 'kafkajs';
 import type { Kafka, Logger } from '@apg/platform';
-import { CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts';
+import { CALL_RESULT_SCHEMA_VERSION, macMatches, readSignatureClaim, serviceSigningKey, signWithSecret, type CallResultEvent } from '@apg/contracts';
 import { HttpError } from '../http/http-error';
 import { ReportProducer, flushReports, partitionOfKey, type PendingReport } from './report-producer';
 
@@ -17,6 +17,9 @@ const event = (instanceId: string, n = 0): CallResultEvent => ({
   latencyMs: 1,
   callTimestamp: 1,
 });
+
+const credential = serviceSigningKey('api', 'z'.repeat(32));
+const sign = (value: Buffer) => signWithSecret(value, credential.keyId, credential.secret);
 
 /** A report whose outcome the test can read. */
 function report(...instanceIds: string[]): PendingReport & { outcome: () => 'ok' | 'failed' | 'pending' } {
@@ -47,15 +50,27 @@ describe('report producer flush', () => {
   it('one produce call for the whole flush when it succeeds', async () => {
     const b = broker(new Set());
     const reports = [report('a1'), report('b1'), report('a2')];
-    await flushReports(reports, b.send, byFirstChar);
+    await flushReports(reports, b.send, byFirstChar, sign);
     expect(b.sends).to.deep.equal([['a1', 'b1', 'a2']]);
     expect(reports.map((r) => r.outcome())).to.deep.equal(['ok', 'ok', 'ok']);
+  });
+
+  it('every message is signed with the service credential over its exact bytes, next to its request id', async () => {
+    const sent: Message[] = [];
+    const r = { ...report('a1', 'b1'), requestId: 'req-1' };
+    await flushReports([r], async (messages) => void sent.push(...messages), byFirstChar, sign);
+    expect(sent).to.have.length(2);
+    for (const m of sent) {
+      const claim = readSignatureClaim(m.headers);
+      expect(claim.ok && claim.keyId === 'svc:api' && macMatches(m.value as Buffer, credential.secret, claim.mac)).to.equal(true);
+      expect(m.headers?.['apg-request-id']).to.equal('req-1');
+    }
   });
 
   it('one failed partition fails only its own reports: the others are sent again per partition and succeed', async () => {
     const b = broker(new Set([1]));
     const reports = [report('a1'), report('b1'), report('c1'), report('b2'), report('a2')];
-    await flushReports(reports, b.send, byFirstChar);
+    await flushReports(reports, b.send, byFirstChar, sign);
     expect(reports.map((r) => r.outcome())).to.deep.equal(['ok', 'failed', 'ok', 'failed', 'ok']);
     // The whole flush first, then each partition's messages in their original order.
     expect(b.sends[0]).to.deep.equal(['a1', 'b1', 'c1', 'b2', 'a2']);
@@ -66,21 +81,21 @@ describe('report producer flush', () => {
     const b = broker(new Set([2]));
     const sweep = report('a1', 'c1');
     const single = report('a2');
-    await flushReports([sweep, single], b.send, byFirstChar);
+    await flushReports([sweep, single], b.send, byFirstChar, sign);
     expect([sweep.outcome(), single.outcome()]).to.deep.equal(['failed', 'ok']);
   });
 
   it('every partition failing fails every report', async () => {
     const b = broker(new Set([0, 1]));
     const reports = [report('a1'), report('b1')];
-    await flushReports(reports, b.send, byFirstChar);
+    await flushReports(reports, b.send, byFirstChar, sign);
     expect(reports.map((r) => r.outcome())).to.deep.equal(['failed', 'failed']);
   });
 
   it('a flush of one partition is not sent twice', async () => {
     const b = broker(new Set([0]));
     const reports = [report('a1'), report('a2')];
-    await flushReports(reports, b.send, byFirstChar);
+    await flushReports(reports, b.send, byFirstChar, sign);
     expect(b.sends).to.have.length(1);
     expect(reports.map((r) => r.outcome())).to.deep.equal(['failed', 'failed']);
   });
@@ -88,7 +103,7 @@ describe('report producer flush', () => {
   it('without the partition count the flush fails whole', async () => {
     const b = broker(new Set([0]));
     const reports = [report('a1'), report('b1')];
-    await flushReports(reports, b.send, () => null);
+    await flushReports(reports, b.send, () => null, sign);
     expect(b.sends).to.have.length(1);
     expect(reports.map((r) => r.outcome())).to.deep.equal(['failed', 'failed']);
   });
@@ -101,7 +116,7 @@ describe('report producer flush', () => {
       gone.abandoned = true; // its timeout fired while the first call was in flight
       await b.send(messages);
     };
-    await flushReports([gone, ...live], send, byFirstChar);
+    await flushReports([gone, ...live], send, byFirstChar, sign);
     expect(b.sends.slice(1).sort()).to.deep.equal([['b1'], ['c1']]);
     expect(live.map((r) => r.outcome())).to.deep.equal(['ok', 'failed']);
   });
@@ -113,7 +128,7 @@ describe('report producer flush', () => {
       values.push(messages.map((m) => String(m.value)));
       if (calls++ === 0) throw new Error('partition error');
     };
-    await flushReports([report('a1'), report('b1')], send, byFirstChar);
+    await flushReports([report('a1'), report('b1')], send, byFirstChar, sign);
     expect(values.slice(1).flat().sort()).to.deep.equal([...values[0]!].sort());
   });
 
@@ -152,13 +167,13 @@ describe('ReportProducer queue', () => {
 
   it('is an idempotent producer with one request in flight', () => {
     const k = fakeKafka();
-    new ReportProducer(k.kafka, 't', log, { timeoutMs: 1000 });
+    new ReportProducer(k.kafka, 't', log, { timeoutMs: 1000, sign });
     expect(k.options()).to.include({ idempotent: true, maxInFlightRequests: 1 });
   });
 
   it('one flush at a time: reports that arrive meanwhile go out together in the next one', async () => {
     const k = fakeKafka();
-    const p = new ReportProducer(k.kafka, 't', log, { timeoutMs: 5000 });
+    const p = new ReportProducer(k.kafka, 't', log, { timeoutMs: 5000, sign });
     await p.connect();
     const first = p.send([event('a1')]);
     await tick();
@@ -176,7 +191,7 @@ describe('ReportProducer queue', () => {
 
   it('a report whose caller already got the 503 is not sent afterwards', async () => {
     const k = fakeKafka();
-    const p = new ReportProducer(k.kafka, 't', log, { timeoutMs: 30 });
+    const p = new ReportProducer(k.kafka, 't', log, { timeoutMs: 30, sign });
     await p.connect();
     const stuck = p.send([event('a1')]).catch((e: unknown) => e);
     await tick();

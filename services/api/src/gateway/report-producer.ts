@@ -13,6 +13,9 @@ export interface ProduceMetrics {
 /** One produce call to the topic: resolves once the broker acknowledged every message, rejects otherwise. */
 export type SendMessages = (messages: Message[]) => Promise<void>;
 
+/** The signature headers of an event value (contracts' signWithSecret under the api's service credential). */
+export type SignValue = (value: Buffer) => Record<string, string>;
+
 /** Reports waiting for the next produce call, and how each caller learns its outcome. */
 export interface PendingReport {
   events: CallResultEvent[];
@@ -46,11 +49,18 @@ export function partitionOfKey(key: string, count: number): number {
  * producer is idempotent: kafkajs rolled their sequence numbers back, so each re-sent batch carries the same
  * producer id and sequence as the one the broker holds, and the broker acknowledges it without writing it twice.
  * `partitionOf` is `null` until the partition count is known; the flush then cannot be split and fails whole.
+ * Every message is signed (`sign`): the consumers count only signed events.
  */
-export async function flushReports(batch: readonly PendingReport[], send: SendMessages, partitionOf: (key: string) => number | null): Promise<void> {
+export async function flushReports(batch: readonly PendingReport[], send: SendMessages, partitionOf: (key: string) => number | null, sign: SignValue): Promise<void> {
   const items = batch.map((p) => {
-    const headers = p.requestId === undefined ? undefined : requestIdHeaders(p.requestId);
-    return { p, messages: p.events.map((e) => ({ key: e.instanceId, value: encodeCallResultEvent(e), ...(headers ? { headers } : {}) })) };
+    const requestHeaders = p.requestId === undefined ? {} : requestIdHeaders(p.requestId);
+    return {
+      p,
+      messages: p.events.map((e) => {
+        const value = encodeCallResultEvent(e);
+        return { key: e.instanceId, value, headers: { ...requestHeaders, ...sign(value) } };
+      }),
+    };
   });
   let error: Error;
   try {
@@ -123,6 +133,8 @@ export class ReportProducer {
       /** Produce-call metrics (apg_kafka_produce_*) and the named-I/O histogram; none in tests that do not read them. */
       metrics?: ProduceMetrics;
       io?: IoMetrics;
+      /** Signs each event (the api's service credential, `EVENT_SIGNING_SECRET`). */
+      sign: SignValue;
     },
   ) {
     const learn = (count: number) => {
@@ -217,7 +229,7 @@ export class ReportProducer {
         // Callers already told 503 are not written any more: their retry would count the call twice.
         const batch = this.pending.filter((p) => !p.abandoned);
         this.pending = [];
-        if (batch.length > 0) await flushReports(batch, this.sendMessages, this.partitionOf);
+        if (batch.length > 0) await flushReports(batch, this.sendMessages, this.partitionOf, this.opts.sign);
       }
     } catch (err) {
       // flushReports settles every report and never throws; this is a bug guard, not a path.
