@@ -51,7 +51,8 @@ export class ManagedProcess {
     child.stdout?.pipe(this.log, { end: false });
     child.stderr?.pipe(this.log, { end: false });
     child.once('error', (err) => this.log?.write(`spawn error: ${err.message}\n`));
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': by then the output pipes are drained, so closing the log cannot cut a write.
+    child.once('close', (code, signal) => {
       this.log?.write(`---- ${new Date().toISOString()} exit ${this.spec.name} code=${code} signal=${signal}\n`);
       this.child = null;
       const waiters = this.exitWaiters;

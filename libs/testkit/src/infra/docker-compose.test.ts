@@ -30,24 +30,26 @@ const required = (value: string, variable: string) => new RegExp(`\\$\\{${variab
 describe('docker-compose.yml (security properties, parsed)', () => {
   it('publishes only the api and Grafana to the host, Grafana on loopback by default', () => {
     const published = Object.entries(services).filter(([, s]) => (s.ports ?? []).length > 0).map(([n]) => n);
-    expect(published.sort()).to.deep.equal(['api', 'grafana']);
+    expect(published.sort()).to.deep.equal(['api', 'api-1', 'api-2', 'grafana']);
     expect(service('grafana').ports).to.deep.equal(['${GRAFANA_HOST_BIND:-127.0.0.1}:${GRAFANA_HOST_PORT:-3000}:3000']);
     expect(service('api').ports).to.deep.equal(['${API_HOST_PORT:-8081}:8081']);
   });
 
-  it('does not publish Kafka, and gives it no listener outside the compose network', () => {
-    const kafka = service('kafka');
-    expect(kafka.ports ?? []).to.deep.equal([]);
-    const advertised = env('kafka', 'KAFKA_ADVERTISED_LISTENERS').split(',');
-    // Anything advertised to the host would need SASL; there is none, so nothing may be advertised but kafka:9092.
-    expect(advertised).to.deep.equal(['PLAINTEXT://kafka:9092']);
-    expect(env('kafka', 'KAFKA_LISTENERS')).to.not.match(/HOST|29092/);
+  it('does not publish Kafka, and gives it no listener outside the compose network (single node and profile ha)', () => {
+    for (const name of ['kafka', 'kafka-1', 'kafka-2', 'kafka-3']) {
+      expect(service(name).ports ?? [], name).to.deep.equal([]);
+      const advertised = env(name, 'KAFKA_ADVERTISED_LISTENERS').split(',');
+      // Anything advertised to the host would need SASL; there is none, so nothing may be advertised but <name>:9092.
+      expect(advertised, name).to.deep.equal([`PLAINTEXT://${name}:9092`]);
+      expect(env(name, 'KAFKA_LISTENERS'), name).to.not.match(/HOST|29092/);
+    }
+    for (const name of ['redis-primary', 'redis-replica', 'sentinel-1', 'sentinel-2', 'sentinel-3']) expect(service(name).ports ?? [], name).to.deep.equal([]);
   });
 
   it('requires the Postgres password from the environment everywhere, with no default', () => {
     expect(required(env('postgres', 'POSTGRES_PASSWORD'), 'POSTGRES_PASSWORD')).to.equal(true);
     const urls = Object.entries(services).filter(([, s]) => s.environment?.['DATABASE_URL'] !== undefined);
-    expect(urls.map(([n]) => n).sort()).to.deep.equal(['aggregator', 'api', 'ingestor', 'migrate']);
+    expect(urls.map(([n]) => n).sort()).to.deep.equal(['aggregator', 'aggregator-1', 'aggregator-2', 'api', 'api-1', 'api-2', 'ingestor', 'ingestor-1', 'ingestor-2', 'migrate']);
     for (const [name, s] of urls) expect(required(String(s.environment!['DATABASE_URL']), 'POSTGRES_PASSWORD'), name).to.equal(true);
     expect(composeText).to.not.match(/POSTGRES_PASSWORD:-/);
   });
@@ -55,7 +57,7 @@ describe('docker-compose.yml (security properties, parsed)', () => {
   it('requires the Grafana admin credentials and the admin token from the environment, with no defaults', () => {
     expect(required(env('grafana', 'GF_SECURITY_ADMIN_USER'), 'GRAFANA_ADMIN_USER')).to.equal(true);
     expect(required(env('grafana', 'GF_SECURITY_ADMIN_PASSWORD'), 'GRAFANA_ADMIN_PASSWORD')).to.equal(true);
-    expect(required(env('api', 'ADMIN_TOKEN'), 'ADMIN_TOKEN')).to.equal(true);
+    for (const api of ['api', 'api-1', 'api-2']) expect(required(env(api, 'ADMIN_TOKEN'), 'ADMIN_TOKEN'), api).to.equal(true);
     expect(composeText).to.not.match(/:-admin\b/);
   });
 
@@ -105,5 +107,56 @@ describe('docker-compose.yml (security properties, parsed)', () => {
     for (const secret of ['ADMIN_TOKEN', 'EVENT_SIGNING_SECRET', 'POSTGRES_PASSWORD', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD']) {
       expect(example, secret).to.match(new RegExp(`^${secret}=$`, 'm'));
     }
+  });
+
+  describe('profile ha (the topology of npm run start:ha)', () => {
+    const ha = Object.entries(services).filter(([, s]) => ((s as { profiles?: string[] }).profiles ?? []).includes('ha')).map(([n]) => n).sort();
+    const dependsOn = (name: string): string[] => {
+      const d = (service(name) as { depends_on?: string[] | Record<string, unknown> }).depends_on ?? [];
+      return Array.isArray(d) ? d : Object.keys(d);
+    };
+
+    it('keeps every HA service out of the default `docker compose up`', () => {
+      expect(ha).to.deep.equal(['aggregator-1', 'aggregator-2', 'api-1', 'api-2', 'ha', 'ingestor-1', 'ingestor-2', 'kafka-1', 'kafka-2', 'kafka-3', 'redis-primary', 'redis-replica', 'sentinel-1', 'sentinel-2', 'sentinel-3']);
+      for (const name of ['kafka', 'redis', 'api', 'ingestor', 'aggregator', 'postgres', 'migrate']) {
+        expect((service(name) as { profiles?: string[] }).profiles, name).to.equal(undefined);
+      }
+    });
+
+    it('runs three KRaft brokers, all voters, with replication factor 3 and min.insync.replicas 2', () => {
+      for (const [i, name] of ['kafka-1', 'kafka-2', 'kafka-3'].entries()) {
+        expect(Number(env(name, 'KAFKA_NODE_ID')), name).to.equal(i + 1);
+        expect(env(name, 'KAFKA_CONTROLLER_QUORUM_VOTERS')).to.equal('1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093');
+        expect(Number(env(name, 'KAFKA_DEFAULT_REPLICATION_FACTOR'))).to.equal(3);
+        expect(Number(env(name, 'KAFKA_MIN_INSYNC_REPLICAS'))).to.equal(2);
+        expect(Number(env(name, 'KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR'))).to.equal(3);
+        expect(env(name, 'KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE')).to.equal('false');
+      }
+    });
+
+    it('wires every service to all brokers, and the Redis users to the three Sentinels (never a fixed REDIS_URL)', () => {
+      for (const name of ['api-1', 'api-2', 'ingestor-1', 'ingestor-2', 'aggregator-1', 'aggregator-2']) {
+        expect(env(name, 'KAFKA_BROKERS'), name).to.equal('kafka-1:9092,kafka-2:9092,kafka-3:9092');
+        expect(Number(env(name, 'KAFKA_TOPIC_REPLICATION_FACTOR')), name).to.equal(3);
+        expect(Number(env(name, 'KAFKA_TOPIC_MIN_INSYNC_REPLICAS')), name).to.equal(2);
+        expect(env(name, 'REDIS_URL'), name).to.equal('');
+        for (const dep of ['migrate', 'kafka-1', 'kafka-2', 'kafka-3']) expect(dependsOn(name), name).to.include(dep);
+      }
+      for (const name of ['api-1', 'api-2', 'aggregator-1', 'aggregator-2']) {
+        expect(env(name, 'REDIS_SENTINELS'), name).to.equal('sentinel-1:26379,sentinel-2:26380,sentinel-3:26381');
+        expect(env(name, 'REDIS_SENTINEL_NAME'), name).to.equal('apg');
+      }
+      expect(service('api-2').ports).to.deep.equal(['${API2_HOST_PORT:-8091}:8081']);
+    });
+
+    it('runs a Redis primary, its replica and three Sentinels (quorum 2) on the ports of start:ha', () => {
+      expect(service('redis-replica').command).to.include.members(['--replicaof', 'redis-primary', '6380']);
+      expect(service('redis-primary').command).to.include.members(['--port', '6380']);
+      for (const [i, name] of ['sentinel-1', 'sentinel-2', 'sentinel-3'].entries()) {
+        expect(Number(env(name, 'SENTINEL_PORT'))).to.equal(26379 + i);
+        expect(String((service(name).command as string[]).join(' '))).to.match(/sentinel monitor apg redis-primary 6380 2/);
+      }
+      expect(dependsOn('ha')).to.include.members(['api-1', 'api-2', 'ingestor-1', 'ingestor-2', 'aggregator-1', 'aggregator-2', 'sentinel-1', 'sentinel-2', 'sentinel-3', 'redis-replica']);
+    });
   });
 });
