@@ -144,12 +144,13 @@ describe('GatewayClient.call (in-memory gateway)', () => {
   it('failing reports never break the call: counted and told to onReportError', async () => {
     const gw = fakeGateway(['a', 'b'], { reportStatus: 503 });
     const seen: unknown[] = [];
-    const client = new GatewayClient({ baseUrl: 'http://gw', apiKey: 'k', fetch: gw.fetchImpl, onReportError: (err) => { seen.push(err); throw new Error('callback throws too'); } });
+    const client = new GatewayClient({ baseUrl: 'http://gw', apiKey: 'k', fetch: gw.fetchImpl, reportRetries: 1, onReportError: (err) => { seen.push(err); throw new Error('callback throws too'); } });
     const out = await client.call(req, (i) => { if (i.id === 'a') throw new UpstreamError(500); return 'ok'; }, { backoff: { initialMs: 0 } });
     expect(out.result).to.equal('ok');
     expect(await client.flushReports()).to.equal(true);
     expect(client.failedReports).to.equal(2);
     expect(seen[0]).to.be.instanceOf(GatewayError);
+    expect(gw.reports, 'each report sent twice (one retry of a 503: same selectionId, counted once)').to.have.length(4);
   });
 
   it('with a reporter, outcomes go to it with the instance\'s project and API, not over HTTP; a throwing reporter is contained', async () => {

@@ -23,6 +23,12 @@ export interface GatewayClientOptions {
   reporter?: ResultReporter;
   /** Told when reporting an outcome failed (the call itself is never affected). @default undefined */
   onReportError?: (err: unknown, outcome: CallOutcome) => void;
+  /**
+   * Retries of an HTTP report the gateway could not take (503 while Kafka is away, 502/504, no answer). Only
+   * reports with a selectionId are retried: the gateway derives their eventId from it, so a retry that
+   * follows a lost answer still counts once. @default 2
+   */
+  reportRetries?: number;
   /** Defaults of every {@link CallOptions} not given per call. @default {} */
   callDefaults?: CallOptions;
   /** The fetch used for the gateway (tests, proxies). @default globalThis.fetch */
@@ -78,6 +84,10 @@ export interface CallSuccess<T> {
   /** Time of the whole call, selects and reports included. */
   totalMs: number;
 }
+
+/** Statuses of a report worth sending again: the gateway did not take it (0 = no answer). */
+const RETRIED_REPORT_STATUSES = new Set([0, 502, 503, 504]);
+const NEVER = new AbortController().signal;
 
 /** Most instances the client remembers for reports given without their project and API (Kafka reporter). */
 const CONTEXT_CACHE_SIZE = 10_000;
@@ -267,7 +277,17 @@ export class GatewayClient {
         reporter.report({ ...outcome, projectId: ctx.projectId, apiIdentifier: ctx.apiIdentifier, apiType: ctx.apiType });
         return;
       }
-      await this.http.post('/gateway/report-result', reportRequestOf(outcome), this.timeoutMs);
+      const body = reportRequestOf(outcome);
+      const retries = outcome.selectionId ? (this.options.reportRetries ?? 2) : 0;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.http.post('/gateway/report-result', body, this.timeoutMs);
+          return;
+        } catch (err) {
+          if (attempt >= retries || !(err instanceof GatewayError) || !RETRIED_REPORT_STATUSES.has(err.status) || err.errorCode === 'ABORTED') throw err;
+          await sleep(100 * 2 ** attempt * (0.5 + Math.random() / 2), NEVER);
+        }
+      }
     } catch (err) {
       this.reportFailures++;
       try {
