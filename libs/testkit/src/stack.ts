@@ -124,7 +124,7 @@ export interface TestAggregator extends Owned<AggregatorService> {
 
 export async function startAggregator(
   names: StackNames,
-  overrides: Partial<AggregatorOptions> & { redisUrl?: string; now?: () => number } = {},
+  overrides: Partial<Omit<AggregatorOptions, 'signing'>> & { signing?: Partial<EventSigningOptions>; redisUrl?: string; now?: () => number } = {},
 ): Promise<TestAggregator> {
   const env = testEnv();
   const log = quietLog();

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Partitioners, type Consumer, type IHeaders, type Kafka, type Producer } from 'kafkajs';
-import { CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts';
+import { apiKeyDigest, CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts';
 import { createIngestor, type IngestorOptions, type IngestorService } from '@apg/ingestor';
-import { createDb, createKafka, createLogger, createMetricsRegistry, newId, type Db } from '@apg/platform';
+import { createDb, createKafka, createLogger, createMetricsRegistry, newId, type Db, type EventSigningOptions } from '@apg/platform';
 import type { Registry } from 'prom-client';
 import { signedByService, TEST_EVENT_SIGNING_SECRET } from '../signing';
 import { openProbe, stackNames, testSigning, type Probe, type StackNames } from '../stack';
@@ -150,7 +150,7 @@ export async function readDeadLetters(kafka: Kafka, topic: string, count: number
 /** An ingestor in this process, with its own pool (pointed wherever the test wants, a proxy say). */
 export async function startIngestorInProcess(
   names: StackNames,
-  opts: { databaseUrl?: string; poolMax?: number; options?: Partial<IngestorOptions>; now?: () => number } = {},
+  opts: { databaseUrl?: string; poolMax?: number; options?: Partial<Omit<IngestorOptions, 'signing'>> & { signing?: Partial<EventSigningOptions> }; now?: () => number } = {},
 ): Promise<{ service: IngestorService; db: Db; metrics: Registry; close(): Promise<void> }> {
   const env = testEnv();
   const log = createLogger('test-ingestor', process.env['TEST_LOG_LEVEL'] ?? 'silent');
@@ -249,4 +249,21 @@ export async function closeIngestSuite(suite: IngestSuite | undefined): Promise<
   await admin.deleteGroups([names.ingestorGroup]).catch(() => undefined);
   await admin.disconnect();
   await probe.close();
+}
+
+/**
+ * Issues a real API key straight in SQL (as the api stores it: only its SHA-256 digest) and makes it the
+ * project's key when `projectId` is given (a project has one key: `projects.api_key_id`). Returns the
+ * plaintext key, to sign events with it as a tenant would.
+ */
+export async function registerProjectKey(db: Db, projectId: string | null, opts: { status?: 'ACTIVE' | 'UNUSED' | 'REVOKED' | 'EXPIRED'; expiresAt?: Date } = {}): Promise<string> {
+  const apiKey = `gw_${randomUUID().replaceAll('-', '')}`;
+  const id = newId();
+  await db.query(
+    'test.api_key',
+    `INSERT INTO api_keys (id, key_hash, key_prefix, status, expires_at) VALUES ($1, $2, 'gw_', $3, $4)`,
+    [id, apiKeyDigest(apiKey), opts.status ?? 'ACTIVE', opts.expiresAt ?? null],
+  );
+  if (projectId !== null) await db.query('test.project_key', 'UPDATE projects SET api_key_id = $2 WHERE id = $1', [projectId, id]);
+  return apiKey;
 }
