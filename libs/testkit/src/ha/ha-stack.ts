@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { KafkaCluster } from './kafka-cluster';
@@ -64,6 +65,8 @@ export interface HaStackOptions {
   dir: string;
   databaseUrl: string;
   adminToken: string;
+  /** EVENT_SIGNING_SECRET of every service (the api signs its events, the consumers verify). @default random per stack */
+  eventSigningSecret?: string;
   /** Extra environment of every service (REDIS_PREFIX, topic and group names, tunables). */
   serviceEnv?: Record<string, string>;
   /** Restarts a service that exits on its own (as compose's restart policy). @default true */
@@ -91,9 +94,12 @@ export class HaStack {
   readonly services: HaService[] = [];
   private stopping = false;
   private readonly say: (msg: string) => void;
+  /** What the api replicas sign with and the consumers verify (tests publishing as the api sign with it). */
+  readonly eventSigningSecret: string;
 
   constructor(private readonly opts: HaStackOptions) {
     this.say = opts.say ?? (() => undefined);
+    this.eventSigningSecret = opts.eventSigningSecret ?? randomBytes(32).toString('hex');
     this.kafka = new KafkaCluster({ dir: opts.dir, ports: opts.ports.kafka, controllerPorts: opts.ports.kafkaControllers, kafkaHome: path.join(ROOT, 'infra/kafka') });
     this.redis = new RedisHa({ dir: opts.dir, serverPorts: opts.ports.redis, sentinelPorts: opts.ports.sentinels, name: 'apg' });
   }
@@ -109,6 +115,7 @@ export class HaStack {
       KAFKA_TOPIC_REPLICATION_FACTOR: String(this.kafka.replicationFactor),
       KAFKA_TOPIC_MIN_INSYNC_REPLICAS: String(this.kafka.minInsyncReplicas),
       ADMIN_TOKEN: this.opts.adminToken,
+      EVENT_SIGNING_SECRET: this.eventSigningSecret,
       ...this.opts.serviceEnv,
     };
   }

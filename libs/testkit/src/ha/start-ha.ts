@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     dir,
     databaseUrl: process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/apg',
     adminToken,
+    ...(process.env['EVENT_SIGNING_SECRET'] ? { eventSigningSecret: process.env['EVENT_SIGNING_SECRET'] } : {}),
     serviceEnv: { LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info' },
     say,
   });

@@ -61,10 +61,11 @@ describe('docker-compose.yml (security properties, parsed)', () => {
     expect(composeText).to.not.match(/:-admin\b/);
   });
 
-  it('requires the event signing secret in the api and both consumers (it signs and verifies every event), with no default', () => {
-    for (const name of ['api', 'ingestor', 'aggregator']) expect(required(env(name, 'EVENT_SIGNING_SECRET'), 'EVENT_SIGNING_SECRET'), name).to.equal(true);
+  it('requires the event signing secret in every api and consumer, single node and profile ha (it signs and verifies every event), with no default', () => {
+    const all = ['api', 'ingestor', 'aggregator', 'api-1', 'api-2', 'ingestor-1', 'ingestor-2', 'aggregator-1', 'aggregator-2'];
+    for (const name of all) expect(required(env(name, 'EVENT_SIGNING_SECRET'), 'EVENT_SIGNING_SECRET'), name).to.equal(true);
     expect(composeText).to.not.match(/EVENT_SIGNING_SECRET:-/);
-    for (const name of ['ingestor', 'aggregator']) expect(env(name, 'REQUIRE_SIGNED_EVENTS'), name).to.equal('${REQUIRE_SIGNED_EVENTS:-}');
+    for (const name of all.filter((n) => !n.startsWith('api'))) expect(env(name, 'REQUIRE_SIGNED_EVENTS'), name).to.equal('${REQUIRE_SIGNED_EVENTS:-}');
   });
 
   it('keeps the ops ports unpublished and scrapes the api on its separate ops port', () => {
