@@ -1,6 +1,6 @@
 import { Kafka, Partitioners, logLevel, type Producer, type SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
-import { encodeCallResultEvent, signEvent } from '@apg/contracts';
+import { apiKeyDigest, encodeCallResultEvent, signWithSecret, signingKeyIdOfDigest, signingSecretOfDigest } from '@apg/contracts';
 import { buildCallResultEvent } from './report-event';
 import { sleep, withTimeout } from './timers';
 import { DROP_REASONS, SendBuffer, type DropReason, type OutgoingMessage } from './send-buffer';
@@ -45,7 +45,10 @@ export interface DropNotice {
   reason: DropReason;
   count: number;
   detail: string;
-  /** Event ids of the dropped events (empty for `invalid`: those never had a valid one). */
+  /**
+   * Event ids of the dropped events, where they were built: `send_failed` and `closed`. Empty for `invalid`
+   * (no valid event) and `buffer_full` (refused before any work, so overload costs the caller least).
+   */
   eventIds: string[];
 }
 
@@ -99,6 +102,8 @@ export class KafkaReporter implements ResultReporter {
   private closed = false;
   /** Set when close() gives up: the pump stops, the batch in flight is written off as `closed`. */
   private readonly stop = new AbortController();
+  /** The signing key id and secret follow from the API key alone: derived once, not per event. */
+  private readonly signing: { keyId: string; secret: Buffer };
   private current: { batch: OutgoingMessage[]; writtenOff: boolean } | null = null;
 
   constructor(options: KafkaReporterOptions) {
@@ -106,6 +111,8 @@ export class KafkaReporter implements ResultReporter {
     if (bad.length) throw new TypeError(`KafkaReporter: ${bad.join('; ')}`);
     this.opts = { ...DEFAULTS, ...stripUndefined(options), brokers: options.brokers, apiKey: options.apiKey };
     this.buffer = new SendBuffer(this.opts.maxBufferedEvents);
+    const digest = apiKeyDigest(options.apiKey);
+    this.signing = { keyId: signingKeyIdOfDigest(digest), secret: signingSecretOfDigest(digest) };
     this.kafka = new Kafka({
       clientId: this.opts.clientId,
       brokers: this.opts.brokers,
@@ -129,11 +136,13 @@ export class KafkaReporter implements ResultReporter {
     try {
       this.counts.reported++;
       if (this.closed) return this.drop('closed', 1, 'reported after close()', []);
+      if (this.buffer.full) return this.drop('buffer_full', 1, `${this.opts.maxBufferedEvents} events already buffered`, []);
       const built = buildCallResultEvent(result, Date.now());
       if (!built.ok) return this.drop('invalid', 1, built.detail, []);
       const value = encodeCallResultEvent(built.event);
-      const message: OutgoingMessage = { key: built.event.instanceId, value, headers: signEvent(value, this.opts.apiKey), eventId: built.event.eventId };
-      if (!this.buffer.push(message)) return this.drop('buffer_full', 1, `${this.opts.maxBufferedEvents} events already buffered`, [message.eventId]);
+      // The same headers as signEvent(value, apiKey), with the key's derivation done once.
+      const message: OutgoingMessage = { key: built.event.instanceId, value, headers: signWithSecret(value, this.signing.keyId, this.signing.secret), eventId: built.event.eventId };
+      this.buffer.push(message); // room checked above; nothing ran in between
       this.schedule();
     } catch (err) {
       // Defensive: nothing above should throw, and the caller's call must not fail because of a report.

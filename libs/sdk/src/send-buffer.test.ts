@@ -7,11 +7,13 @@ describe('SendBuffer: a FIFO bounded over queued plus in flight', () => {
   it('refuses beyond its capacity, counting what is in flight', () => {
     const b = new SendBuffer(3);
     expect([1, 2, 3, 4].map((i) => b.push(msg(i)))).to.deep.equal([true, true, true, false]);
+    expect(b.full).to.equal(true);
     expect(b.take(2).map((m) => m.eventId)).to.deep.equal(['e1', 'e2']);
     expect(b.queued).to.equal(1);
     expect(b.inFlight).to.equal(2);
     expect(b.push(msg(5)), 'two in flight still hold their room').to.equal(false);
     b.settle(2);
+    expect(b.full).to.equal(false);
     expect(b.push(msg(5))).to.equal(true);
     expect(b.push(msg(6))).to.equal(true);
     expect(b.push(msg(7))).to.equal(false);

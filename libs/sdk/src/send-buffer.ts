@@ -42,9 +42,14 @@ export class SendBuffer {
     return this.inFlightCount;
   }
 
+  /** Queued plus in flight reach the capacity: a push would be refused. */
+  get full(): boolean {
+    return this.queued + this.inFlightCount >= this.capacity;
+  }
+
   /** Adds at the end; false (nothing added) when queued plus in flight already reach the capacity. */
   push(m: OutgoingMessage): boolean {
-    if (this.queued + this.inFlightCount >= this.capacity) return false;
+    if (this.full) return false;
     this.items.push(m);
     return true;
   }

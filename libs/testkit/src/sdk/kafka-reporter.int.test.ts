@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { apiKeyDigest, decodeCallResultEvent, macMatches, readSignatureClaim, signingKeyIdOfDigest, signingSecretOfDigest } from '@apg/contracts';
-import { GatewayClient, KafkaReporter, type DropNotice, type KafkaCallOutcome } from '@apg/sdk';
+import { GatewayClient, KafkaReporter, signEvent, type DropNotice, type KafkaCallOutcome } from '@apg/sdk';
 import { freePort } from '../child-service';
 import { register, type Registered } from '../routing/routing-fixture';
 import { openProbe, startAggregator, startApi, startIngestor, stackNames, type Probe, type StackNames, type TestAggregator } from '../stack';
@@ -113,6 +113,9 @@ describe('KafkaReporter on the real stack', function () {
       const digest = apiKeyDigest(tenant.apiKey);
       expect(claim.keyId).to.equal(signingKeyIdOfDigest(digest));
       expect(macMatches(found.value, signingSecretOfDigest(digest), claim.mac)).to.equal(true);
+      // Exactly what the exported signEvent gives for those bytes (the reporter derives the key once).
+      const text = (v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
+      expect({ 'apg-key-id': text(found.headers['apg-key-id']), 'apg-signature': text(found.headers['apg-signature']) }).to.deep.equal(signEvent(found.value, tenant.apiKey));
     } finally {
       await consumer.disconnect();
     }
