@@ -54,6 +54,9 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/libs ./libs
 COPY --from=build /app/services ./services
 COPY --from=build /app/infra ./infra
+# The api's report spool (REPORT_SPOOL_DIR in compose): the one path the service writes, owned by `node`, so a
+# named volume mounted here starts with that owner.
+RUN mkdir -p /var/lib/apg/report-spool && chown node:node /var/lib/apg/report-spool
 
 USER node
 EXPOSE 8081 8082 8083

@@ -41,6 +41,8 @@ export const ERROR_CODES = {
   NO_HEALTHY_INSTANCE: 503,
   FALLBACK_EXHAUSTED: 503,
   DEPENDENCY_UNAVAILABLE: 503,
+  /** Kafka cannot take reports and the api's local report spool is full (REPORT_SPOOL_MAX_BYTES): retry later. */
+  REPORT_SPOOL_FULL: 503,
   INTERNAL_ERROR: 500,
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import express, { Router } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import type { BreakerConfig, SmartConfig, StrategyName } from '@apg/core';
@@ -66,6 +69,19 @@ import { ConsoleSeriesStore } from './console/console-series-store';
 import { ConsoleSessions } from './console/console-sessions';
 import { consoleStatic, defaultConsoleDir } from './console/console-static';
 import { DlqWatch } from './console/dlq-watch';
+import { ReportDelivery } from './spool/report-delivery';
+import { ReportSpool, type SpoolFsync } from './spool/report-spool';
+import { SpoolMetrics } from './spool/spool-metrics';
+
+/** The local write-ahead spool of reports Kafka cannot take (README "Operations", Kafka row). */
+export interface ReportSpoolOptions {
+  /** Owned by this process alone (a lock file with its pid); what it holds is drained on the next start. */
+  dir: string;
+  maxBytes: number;
+  /** Spooled reports older than this are dropped (counted), not produced; at most the raw retention. */
+  maxAgeMs: number;
+  fsync: SpoolFsync;
+}
 
 export interface ApiOptions {
   port: number;
@@ -121,6 +137,11 @@ export interface ApiOptions {
    * while it cannot answer (README "Outages"). @default 1800000 (30 min)
    */
   staleServeMaxMs?: number;
+  /**
+   * The report spool. @default a fresh directory under the OS temp dir, 64 MiB, 1 day (at most the retention),
+   * fsync always — nothing survives a restart, which suits in-process tests only: `main.ts` always sets it.
+   */
+  reportSpool?: ReportSpoolOptions;
 }
 
 export interface ConsoleOptions {
@@ -204,6 +225,22 @@ export function createApi(deps: ApiDeps): ApiService {
     sign: (value) => signWithSecret(value, credential.keyId, credential.secret),
     timeoutMs: options.reportTimeoutMs, metrics: { duration: metrics.produceSeconds, errors: metrics.produceErrors }, ...(deps.io ? { io: deps.io } : {}),
   });
+  const spoolOptions: ReportSpoolOptions = options.reportSpool ?? {
+    dir: path.join(os.tmpdir(), 'apg-report-spool', `${process.pid}-${randomUUID().slice(0, 8)}`),
+    maxBytes: 64 << 20,
+    maxAgeMs: Math.min(86_400_000, options.retentionDays * 86_400_000),
+    fsync: 'always',
+  };
+  // The gauges read the spool at scrape time (never before start() has run).
+  const spoolMetrics = new SpoolMetrics(deps.metrics, () => spool.stats(), spoolOptions.maxBytes);
+  const spool = new ReportSpool({ dir: spoolOptions.dir, maxBytes: spoolOptions.maxBytes, fsync: spoolOptions.fsync }, log.child({ component: 'spool' }), {
+    spooled: (n) => spoolMetrics.spooled.inc(n),
+    dropped: (reason, n) => spoolMetrics.dropped.inc({ reason }, n),
+  });
+  const delivery = new ReportDelivery(producer, spool, log.child({ component: 'spool' }), {
+    maxAgeMs: spoolOptions.maxAgeMs, drained: (n) => spoolMetrics.drained.inc(n),
+  });
+  const spoolHealth = { stats: () => spool.stats(), maxBytes: spoolOptions.maxBytes };
   const routingState = new RoutingState(redis, keys, circuit);
   const selection = new SelectionService(registry, verdicts, new ProbePermits(redis, keys, circuit), routingState, keys, {
     breakerDefaults: options.breakerDefaults,
@@ -223,7 +260,7 @@ export function createApi(deps: ApiDeps): ApiService {
       },
     },
   }, (err) => log.warn({ err: err.message }, 'decision not recorded (lease, in-flight, rpm, affinity)'));
-  const sweeper = new LeaseSweeper(routingState, registry, producer, log.child({ component: 'leases' }), {
+  const sweeper = new LeaseSweeper(routingState, registry, delivery, log.child({ component: 'leases' }), {
     intervalMs: options.leaseSweepMs, leaseTtlMs: options.leaseTtlMs, batch: 500, expired: metrics.leasesExpired,
   });
   registerStateGauges(deps.metrics, {
@@ -277,9 +314,9 @@ export function createApi(deps: ApiDeps): ApiService {
   };
   // Before '/health', which would otherwise take this path unauthenticated.
   mount('/health/protected', protectedHealthRoutes(), withKey);
-  mount('/health', healthRoutes({ db, redis, breakers, producer, circuit, heartbeat, pipeline, version: options.version }), anonymous);
+  mount('/health', healthRoutes({ db, redis, breakers, producer, circuit, heartbeat, pipeline, spool: spoolHealth, version: options.version }), anonymous);
   mount('/projects', projectRoutes({ projects }), anonymous);
-  mount('/gateway', gatewayRoutes({ selection, registry, producer, state: routingState, log, leaseTtlMs: options.leaseTtlMs, retentionMs: options.retentionDays * 86_400_000 }), withKey);
+  mount('/gateway', gatewayRoutes({ selection, registry, delivery, state: routingState, log, leaseTtlMs: options.leaseTtlMs, retentionMs: options.retentionDays * 86_400_000 }), withKey);
   mount('/instances', instanceRoutes({ instances: instanceStore, notifier, breakerStates }), withKey);
   // Admin routes take the Bearer token or a console session cookie (with the same-site check on writes).
   const admin = adminAuth(options.adminToken, sessions);
@@ -310,7 +347,7 @@ export function createApi(deps: ApiDeps): ApiService {
     // local breakers while the aggregator is away.
     // Neither does Postgres or Redis: selects and reports go on from the caches and local breakers (README
     // "Outages"), so taking every replica out of a load balancer would turn a dependency outage into ours.
-    const d = await checkDependencies({ db, redis, breakers, producer, circuit, heartbeat, pipeline });
+    const d = await checkDependencies({ db, redis, breakers, producer, circuit, heartbeat, pipeline, spool: spoolHealth });
     const up = d.postgres.status === 'UP' && d.redis.status === 'UP';
     res.status(200).json({ status: up ? 'UP' : 'DEGRADED', dependencies: d });
   });
@@ -345,8 +382,11 @@ export function createApi(deps: ApiDeps): ApiService {
       await heartbeat.start();
       await pipeline.start();
       verdicts.start();
-      // In the background: selection must serve while Kafka is down; reports wait for it (bounded).
+      // Before listening: a report must find the spool open, and what a previous process left goes out first.
+      await spool.open();
+      // In the background: selection must serve while Kafka is down; reports are spooled meanwhile.
       void producer.connect();
+      delivery.start();
       sweeper.start();
       server = http.createServer(app);
       // AgentX's pool re-validates connections idle > 2 s; keep them open well past that (and past
@@ -388,6 +428,9 @@ export function createApi(deps: ApiDeps): ApiService {
         s.closeIdleConnections();
         await new Promise<void>((resolve) => s.close(() => resolve()));
       }
+      // The drainer stops between batches; what is still spooled stays on disk for the next start.
+      await delivery.stop();
+      await spool.close();
       await producer.stop();
       await pipeline.stop();
     },

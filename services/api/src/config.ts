@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { STRATEGY_NAMES, type StrategyName } from '@apg/core';
 import { envFragments, parseEnv } from '@apg/platform';
@@ -69,8 +70,24 @@ export const ApiEnvSchema = z.object({
   PG_CIRCUIT_PROBE_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   // How long cached keys, projects and instances are served after Postgres last answered, while it cannot.
   STALE_SERVE_MAX_MS: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(30 * 60_000),
+  // The report spool (README "Operations", Kafka row): where reports Kafka cannot take are written ahead.
+  // Unset: .run/report-spool/api-<PORT> under the working directory (api-pid-<pid> when PORT is 0).
+  REPORT_SPOOL_DIR: z.string().min(1).optional(),
+  REPORT_SPOOL_MAX_BYTES: z.coerce.number().int().min(4096).max(1024 ** 4).default(1024 ** 3),
+  REPORT_SPOOL_MAX_AGE_MS: z.coerce.number().int().min(1000).default(86_400_000),
+  REPORT_SPOOL_FSYNC: z.enum(['always', 'never']).default('always'),
+}).superRefine((e, ctx) => {
+  // A spooled report older than the raw retention would be refused by every consumer when drained.
+  if (e.REPORT_SPOOL_MAX_AGE_MS > e.RETENTION_DAYS * 86_400_000) {
+    ctx.addIssue({ code: 'custom', path: ['REPORT_SPOOL_MAX_AGE_MS'], message: `must not exceed RETENTION_DAYS (${e.RETENTION_DAYS} days = ${e.RETENTION_DAYS * 86_400_000} ms)` });
+  }
 });
 export type ApiEnv = z.infer<typeof ApiEnvSchema>;
+
+/** Where the report spool lives when REPORT_SPOOL_DIR is unset: one directory per port, so replicas never share one. */
+export function defaultSpoolDir(port: number, cwd: string, pid: number): string {
+  return path.join(cwd, '.run', 'report-spool', port === 0 ? `api-pid-${pid}` : `api-${port}`);
+}
 
 export const parseApiEnv = (env: NodeJS.ProcessEnv): ApiEnv => parseEnv(ApiEnvSchema, env);
 

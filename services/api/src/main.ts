@@ -3,7 +3,7 @@
 import { breakerDefaultsFromEnv, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, createRedis, redisTargetFromEnv, runMain } from '@apg/platform';
 import { DEFAULT_SMART_CONFIG, resolveSmartConfig } from '@apg/core';
 import { createApi } from './app';
-import { parseApiEnv, quotasFromEnv } from './config';
+import { defaultSpoolDir, parseApiEnv, quotasFromEnv } from './config';
 
 runMain('api', async () => {
   const env = parseApiEnv(process.env);
@@ -58,6 +58,12 @@ runMain('api', async () => {
         loginBurst: env.CONSOLE_LOGIN_BURST,
         loginPerMinute: env.CONSOLE_LOGIN_PER_MINUTE,
         ...(env.CONSOLE_DIR !== undefined ? { dir: env.CONSOLE_DIR } : {}),
+      },
+      reportSpool: {
+        dir: env.REPORT_SPOOL_DIR ?? defaultSpoolDir(env.PORT, process.cwd(), process.pid),
+        maxBytes: env.REPORT_SPOOL_MAX_BYTES,
+        maxAgeMs: env.REPORT_SPOOL_MAX_AGE_MS,
+        fsync: env.REPORT_SPOOL_FSYNC,
       },
       ...(env.API_OPS_PORT !== undefined ? { opsPort: env.API_OPS_PORT } : {}),
       anonymousThrottle: { ratePerSecond: env.ANON_RATE_PER_SECOND, burst: env.ANON_BURST, maxClients: env.ANON_MAX_CLIENTS },

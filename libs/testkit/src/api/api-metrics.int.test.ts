@@ -1,3 +1,6 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { KafkaMessage } from 'kafkajs';
@@ -194,7 +197,7 @@ describe('api metrics and request ids (real stack)', function () {
     });
   });
 
-  it('report outcomes: accepted, invalid, not_found, unauthorized, unavailable (Kafka unreachable → 503)', async () => {
+  it('report outcomes: accepted, invalid, not_found, unauthorized, unavailable (Kafka unreachable and the spool full → 503)', async () => {
     const report = (t: { http: TestTenant['http'] }, body: unknown) => t.http.post('/api/gateway/report-result', body);
     const good = { instanceId: inst.id, businessId: inst.businessId, success: true, latencyMs: 12 };
     const expectReport = async (outcome: string, act: () => Promise<{ status: number }>, status: number) => {
@@ -210,17 +213,20 @@ describe('api metrics and request ids (real stack)', function () {
     await expectReport('not_found', () => report(tenant, { ...good, instanceId: 'f'.repeat(32) }), 404);
     await expectReport('unauthorized', () => api.http.post('/api/gateway/report-result', good), 401);
 
-    // A second replica whose Kafka never answers: the same tenant's report is refused with 503.
-    const cut = await startApi(names, { brokers: ['127.0.0.1:1'], reportTimeoutMs: 300 });
+    // A second replica whose Kafka never answers and whose report spool cannot hold one report: refused with 503.
+    const spoolDir = await fs.mkdtemp(path.join(os.tmpdir(), 'apg-metrics-spool-'));
+    const cut = await startApi(names, { brokers: ['127.0.0.1:1'], reportTimeoutMs: 300, reportSpool: { dir: spoolDir, maxBytes: 100, maxAgeMs: 60_000, fsync: 'always' } });
     try {
       const viaCut = { http: cut.http.with({ 'api-key': tenant.apiKey }) };
       const before = valueOf(parseExposition((await cut.http.get('/metrics')).text), 'apg_report_total', { outcome: 'unavailable' });
       const res = await report(viaCut, good);
       expect(res.status, res.text).to.equal(503);
+      expect(res.text).to.contain('REPORT_SPOOL_FULL');
       const afterCut = valueOf(parseExposition((await cut.http.get('/metrics')).text), 'apg_report_total', { outcome: 'unavailable' });
       expect(afterCut - before).to.equal(1);
     } finally {
       await cut.close();
+      await fs.rm(spoolDir, { recursive: true, force: true });
     }
     // The accepted report went through a produce call, timed and named.
     const samples = await scrape();

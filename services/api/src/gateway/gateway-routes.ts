@@ -16,7 +16,7 @@ import { requestIdOf, requestLog } from '../http/request-context';
 import { tenantOf } from '../http/tenant-auth';
 import type { RegistryCache } from '../instances/registry-cache';
 import type { InstanceRecord } from '../instances/instance-store';
-import type { ReportProducer } from './report-producer';
+import type { ReportDelivery } from '../spool/report-delivery';
 import type { SelectionService } from './selection-service';
 import type { RoutingState } from './routing-state';
 
@@ -24,7 +24,8 @@ import type { RoutingState } from './routing-state';
 export function gatewayRoutes(deps: {
   selection: SelectionService;
   registry: RegistryCache;
-  producer: ReportProducer;
+  /** Kafka, or the local spool when Kafka cannot take the report. */
+  delivery: Pick<ReportDelivery, 'send'>;
   state: RoutingState;
   log: Logger;
   leaseTtlMs: number;
@@ -60,15 +61,16 @@ export function gatewayRoutes(deps: {
       event.probe = isProbeSelection(body.selectionId);
     }
     const log = () => requestLog(res, deps.log);
-    await deps.producer.send([event], requestIdOf(res));
+    const delivery = await deps.delivery.send([event], requestIdOf(res));
     const at = event.receivedAt ?? now();
     const background = (what: string) => (err: Error) => log().warn({ err: err.message, selectionId: body.selectionId, eventId: event.eventId }, `${what} not recorded`);
-    // Settled only once Kafka has the event: a 503 leaves the lease open, to expire as a timeout.
+    // Settled only once Kafka or the spool durably has the event: a 503 leaves the lease open, to expire as a
+    // timeout. Local breakers learn from a spooled report as from a produced one.
     deps.state.reported(instance.id, body.selectionId, at, deps.leaseTtlMs).catch(background('report (lease, time)'));
     if (event.usage?.totalTokens) deps.state.addTokens(instance.id, event.usage.totalTokens, at).catch(background('tpm counter'));
     deps.selection.noteReport(instance, event);
-    if (deps.log.isLevelEnabled('debug')) log().debug({ selectionId: body.selectionId, eventId: event.eventId, instanceId: instance.id, success: event.success }, 'reported');
-    res.json(ok('调用结果上报成功'));
+    if (deps.log.isLevelEnabled('debug')) log().debug({ selectionId: body.selectionId, eventId: event.eventId, instanceId: instance.id, success: event.success, delivery }, 'reported');
+    res.json(ok('调用结果上报成功', { delivery }));
   });
 
   return router;

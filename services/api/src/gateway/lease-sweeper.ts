@@ -2,7 +2,7 @@ import { CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts
 import { newEventId, type Logger } from '@apg/platform';
 import type { Counter } from 'prom-client';
 import type { RegistryCache } from '../instances/registry-cache';
-import type { ReportProducer } from './report-producer';
+import type { ReportDelivery } from '../spool/report-delivery';
 import type { Lease, RoutingState } from './routing-state';
 
 /**
@@ -17,7 +17,7 @@ export class LeaseSweeper {
   constructor(
     private readonly state: RoutingState,
     private readonly registry: RegistryCache,
-    private readonly producer: ReportProducer,
+    private readonly producer: Pick<ReportDelivery, 'isConnected' | 'send'>,
     private readonly log: Logger,
     private readonly opts: {
       intervalMs: number; leaseTtlMs: number; batch: number; now?: () => number;

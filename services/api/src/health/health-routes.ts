@@ -5,13 +5,18 @@ import type { AggregatorHeartbeatWatch } from '../gateway/aggregator-heartbeat-w
 import type { BreakerCache } from '../gateway/breaker-cache';
 import type { RedisCircuit } from '../gateway/redis-circuit';
 import type { ReportProducer } from '../gateway/report-producer';
+import type { SpoolStats } from '../spool/report-spool';
 import type { PipelineWatch, StageReport } from './pipeline-watch';
 
 export interface DependencyReport {
   postgres: { status: 'UP' | 'DOWN' };
   /** `circuit` OPEN: selects no longer wait for Redis and decide from in-process state. */
   redis: { status: 'UP' | 'DOWN'; breakerSnapshotAgeMs: number | null; circuit: 'CLOSED' | 'OPEN' };
-  kafka: { status: 'UP' | 'DOWN' };
+  /**
+   * DOWN: the producer is not connected (reports are spooled); SPOOLING: connected, but reports wait in the
+   * local spool (being drained, or Kafka still refuses them). `spool` says how much waits.
+   */
+  kafka: { status: 'UP' | 'DOWN' | 'SPOOLING'; spool: { records: number; bytes: number; maxBytes: number; oldestAgeMs: number | null } };
   /** The stage that stores reports in Postgres, by its consumer group's lag (PipelineWatch). */
   ingestor: StageReport;
   /**
@@ -30,6 +35,8 @@ export interface HealthDeps {
   circuit: RedisCircuit;
   heartbeat: AggregatorHeartbeatWatch;
   pipeline: PipelineWatch;
+  /** The report spool's figures and its size limit. */
+  spool: { stats(): SpoolStats; maxBytes: number };
 }
 
 export async function checkDependencies(deps: HealthDeps): Promise<DependencyReport> {
@@ -47,10 +54,17 @@ export async function checkDependencies(deps: HealthDeps): Promise<DependencyRep
       breakerSnapshotAgeMs: deps.breakers.lastRefreshAt ? now - deps.breakers.lastRefreshAt : null,
       circuit: deps.circuit.state,
     },
-    kafka: { status: deps.producer.isConnected() ? 'UP' : 'DOWN' },
+    kafka: kafkaReport(deps, now),
     ingestor: deps.pipeline.report('ingestor'),
     aggregator: { ...aggregator, status: aggregatorStatus(aggregator.status, deps.heartbeat.isFresh(now)), heartbeatAgeMs: deps.heartbeat.ageMs(now), partitions: beat?.partitions ?? null },
   };
+}
+
+function kafkaReport(deps: HealthDeps, now: number): DependencyReport['kafka'] {
+  const s = deps.spool.stats();
+  const spool = { records: s.records, bytes: s.bytes, maxBytes: deps.spool.maxBytes, oldestAgeMs: s.oldestAt === null ? null : Math.max(0, now - s.oldestAt) };
+  if (!deps.producer.isConnected()) return { status: 'DOWN', spool };
+  return { status: s.records > 0 ? 'SPOOLING' : 'UP', spool };
 }
 
 /** A stalled group says more than a missing heartbeat (it stops when events wait); both beat a lag not read. */

@@ -221,7 +221,10 @@ const up = z.enum(['UP', 'DOWN']);
 export const DependencyReportSchema = z.object({
   postgres: z.object({ status: up }),
   redis: z.object({ status: up, breakerSnapshotAgeMs: z.number().nullable(), circuit: z.enum(['CLOSED', 'OPEN']).describe('OPEN: selects do not wait for Redis') }),
-  kafka: z.object({ status: up }),
+  kafka: z.object({
+    status: z.enum(['UP', 'DOWN', 'SPOOLING']),
+    spool: z.object({ records: z.number().int(), bytes: z.number().int(), maxBytes: z.number().int(), oldestAgeMs: z.number().nullable() }),
+  }).describe('DOWN: not connected, reports are spooled locally; SPOOLING: connected while spooled reports wait to be drained'),
   ingestor: z.object({
     status: z.enum(['UP', 'STALLED', 'UNKNOWN']),
     lagMessages: z.number().int().nullable(),
@@ -236,6 +239,10 @@ export const DependencyReportSchema = z.object({
   }).describe('STALLED when its group has left an event waiting longer than PIPELINE_STALL_MS; DOWN when its heartbeat is stale or missing (selects then decide with local breakers)'),
 });
 pin<Documents<z.infer<typeof DependencyReportSchema>, DependencyReport>>();
+
+export const ReportAcceptedSchema = z.object({
+  delivery: z.enum(['KAFKA', 'SPOOLED']).describe('SPOOLED: Kafka could not take it; it is in the api\'s write-ahead spool (fsynced) and will be produced, in order, when Kafka returns'),
+});
 
 export const HealthSchema = z.object({
   status: z.enum(['UP', 'DEGRADED']).describe('DEGRADED while a dependency is down; the HTTP status stays 200'),

@@ -136,10 +136,10 @@ const gatewayRoutes: RouteSpec[] = [
   {
     method: 'post', path: '/api/gateway/report-result', auth: 'apiKey', tag: 'gateway',
     summary: 'Report the outcome of a call',
-    description: 'Accepted only for an instance of the key\'s project (another tenant\'s id answers 404 with no side effect). A report without `instanceId` is a 400.',
+    description: 'Accepted only for an instance of the key\'s project (another tenant\'s id answers 404 with no side effect). A report without `instanceId` is a 400. When Kafka cannot take it, it is spooled locally and answered 200 (`delivery` SPOOLED); 503 `REPORT_SPOOL_FULL` only when the spool is full.',
     body: ReportResultRequestSchema,
-    data: { description: 'none' },
-    errors: ['NOT_FOUND', 'DEPENDENCY_UNAVAILABLE'],
+    data: { description: 'where the report went', schema: R.ReportAcceptedSchema },
+    errors: ['NOT_FOUND', 'REPORT_SPOOL_FULL', 'DEPENDENCY_UNAVAILABLE'],
   },
 ];
 
