@@ -27,7 +27,7 @@ COPY libs libs
 COPY services services
 COPY infra/migrations infra/migrations
 COPY infra/scripts infra/scripts
-RUN npx tsc --build
+RUN npm run build
 
 # Runtime tree: production dependencies only, compiled output without tests, sources and build info.
 # (Source maps stay: --enable-source-maps turns stack traces back into TypeScript positions.)

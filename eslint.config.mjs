@@ -6,7 +6,8 @@ import tseslint from 'typescript-eslint';
 import { importX, createNodeResolver } from 'eslint-plugin-import-x';
 import regexp from 'eslint-plugin-regexp';
 
-const TS_FILES = ['libs/**/*.ts', 'services/**/*.ts', 'bench/**/*.ts'];
+// services/console is the browser app (Preact TSX, its own tsconfig with the DOM lib): the same type-aware rules.
+const TS_FILES = ['libs/**/*.ts', 'services/**/*.ts', 'services/console/src/**/*.tsx', 'bench/**/*.ts'];
 const TEST_FILES = ['**/*.test.ts'];
 
 /** Node globals for the few plain-JS scripts (infra/scripts), without pulling in the `globals` package. */
@@ -57,9 +58,9 @@ export default defineConfig(
     },
     plugins: { 'import-x': importX },
     settings: {
-      'import-x/extensions': ['.ts', '.js'],
-      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
-      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.d.ts', '.js', '.json'] })],
+      'import-x/extensions': ['.ts', '.tsx', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.tsx', '.d.ts', '.js', '.json'] })],
       // Workspace packages resolve (through node_modules symlinks) to their compiled dist/: cycles
       // between packages are already impossible with project references, so only parse sources.
       'import-x/ignore': ['/dist/', 'node_modules'],

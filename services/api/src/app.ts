@@ -335,6 +335,7 @@ export function createApi(deps: ApiDeps): ApiService {
   mount('/admin/observation', observationRoutes({ monitoring }), admin);
   mount('/admin/console', consoleAdminRoutes({
     series: new ConsoleSeriesStore(db), statistics: () => projectAdmin.statistics(), verdicts, pipeline, heartbeat, dlq, stream: breakerStream,
+    instances: adminInstanceStore,
   }), admin);
   mount('/openapi.json', openapiRoutes({ version: options.version, bodyLimit: options.bodyLimit }), anonymous);
   app.use('/api', api);

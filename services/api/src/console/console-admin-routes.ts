@@ -1,18 +1,31 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { TimeSeriesQuerySchema, ok, type ProjectStatisticsDto } from '@apg/contracts';
+import { AdminProjectQuerySchema, EntityIdSchema, TimeSeriesQuerySchema, latencyPercentile, ok, type ProjectStatisticsDto } from '@apg/contracts';
+import type { AdminInstanceStore } from '../instances/admin-instance-store';
 import type { AggregatorHeartbeatWatch } from '../gateway/aggregator-heartbeat-watch';
 import type { BreakerVerdicts } from '../gateway/breaker-verdicts';
 import type { PipelineWatch, StageReport } from '../health/pipeline-watch';
-import { parseOr400 } from '../http/http-error';
+import { idOr404, notFound, parseOr400 } from '../http/http-error';
 import type { BreakerStream } from './breaker-stream';
 import { CHART_RANGES, chartPoint, fillSeries, mergeBuckets, type ChartPoint } from './console-charts';
 import type { ConsoleSeriesStore } from './console-series-store';
 import type { DlqFigures, DlqWatch } from './dlq-watch';
 
 export const ConsoleSeriesQuerySchema = TimeSeriesQuerySchema.extend({
-  instanceId: z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex characters').optional()),
+  instanceId: z.preprocess((v) => (v === '' ? undefined : v), EntityIdSchema.optional()),
 });
+export const ConsoleLatencyQuerySchema = z.object({
+  minutes: z.coerce.number().int().min(1).max(60).default(5),
+});
+
+/** Latency percentiles of one instance over its last minutes of rollups (the console's live window). */
+export interface InstanceLatencyDto {
+  minutes: number;
+  calls: number;
+  p50LatencyMs: number | null;
+  p95LatencyMs: number | null;
+  p99LatencyMs: number | null;
+}
 
 /** The "recent" figures of the overview cover this many minutes of rollups. */
 const RECENT_MINUTES = 5;
@@ -35,6 +48,7 @@ export interface ConsoleAdminDeps {
   heartbeat: AggregatorHeartbeatWatch;
   dlq: DlqWatch;
   stream: BreakerStream;
+  instances: AdminInstanceStore;
   now?: () => number;
 }
 
@@ -94,6 +108,33 @@ export function consoleAdminRoutes(deps: ConsoleAdminDeps): Router {
       ...(q.instanceId ? { instanceId: q.instanceId } : {}),
     });
     res.json(ok('操作成功', fillSeries(buckets, q.timeRange, at)));
+  });
+
+  // The live breaker state of every instance of a project, as this replica decides with it (the aggregator's
+  // record, or the local breaker while the aggregator is away); the stream then brings the changes.
+  router.get('/breakers', async (req, res) => {
+    const { projectId } = parseOr400(AdminProjectQuerySchema, req.query);
+    const at = now();
+    const rows = (await deps.instances.listByProject(projectId)).map((i) => {
+      const r = deps.verdicts.verdict(i.id, at).record;
+      return { instanceId: i.id, state: r.state, since: r.since, reason: r.reason };
+    });
+    res.json(ok('操作成功', rows));
+  });
+
+  router.get('/instances/:id/latency', async (req, res) => {
+    const id = idOr404(req.params['id'], 'instance');
+    if (!(await deps.instances.findById(id))) throw notFound(`instance ${id}`);
+    const { minutes } = parseOr400(ConsoleLatencyQuerySchema, req.query);
+    const at = now();
+    const minute = Math.floor(at / 60_000) * 60_000;
+    const merged = mergeBuckets(await deps.series.series({ since: new Date(minute - (minutes - 1) * 60_000), until: new Date(at), bucketMs: 60_000, instanceId: id }), new Date(minute));
+    const q = (p: number) => {
+      const v = latencyPercentile(merged.histogram, p);
+      return v === null ? null : Math.round(v * 10) / 10;
+    };
+    const data: InstanceLatencyDto = { minutes, calls: merged.calls, p50LatencyMs: q(0.5), p95LatencyMs: q(0.95), p99LatencyMs: q(0.99) };
+    res.json(ok('操作成功', data));
   });
 
   // Content negotiation keeps this one route usable by both: a browser's EventSource asks for

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { EntityIdSchema, InstanceUpdateRequestSchema, SelectInstanceRequestSchema } from '@apg/contracts';
-import { ConsoleSeriesQuerySchema } from '../console/console-admin-routes';
+import { AdminProjectQuerySchema, EntityIdSchema, InstanceUpdateRequestSchema, SelectInstanceRequestSchema } from '@apg/contracts';
+import { ConsoleLatencyQuerySchema, ConsoleSeriesQuerySchema } from '../console/console-admin-routes';
 import { ConsoleLoginRequestSchema, ConsoleSessionDtoSchema } from '../console/console-routes';
 import { AdminInstanceCreateRequestSchema, AdminInstanceStatusRequestSchema } from '../instances/admin-instance-writes';
 import { AdminProjectCreateRequestSchema } from '../projects/admin-project-console';
@@ -61,6 +61,26 @@ export const CONSOLE_ROUTES: RouteSpec[] = [
     summary: 'Calls, success rate, average and p95 latency over 1h / 6h / 24h / 7d (all, a project or an instance)',
     query: ConsoleSeriesQuerySchema,
     data: { description: 'one point per bucket, empty buckets included', schema: ConsoleSeriesSchema },
+  },
+  {
+    method: 'get', path: '/api/admin/console/breakers', auth: 'admin', tag: 'admin: console',
+    summary: 'Live breaker state of every instance of a project',
+    query: AdminProjectQuerySchema,
+    data: {
+      description: 'one entry per instance',
+      schema: z.array(z.object({ instanceId: z.string(), state: z.string(), since: z.number(), reason: z.string() })),
+    },
+  },
+  {
+    method: 'get', path: '/api/admin/console/instances/{id}/latency', auth: 'admin', tag: 'admin: console',
+    summary: 'Latency p50 / p95 / p99 of an instance over its last minutes (1 – 60, default 5)',
+    params: idParam('instance'),
+    query: ConsoleLatencyQuerySchema,
+    data: {
+      description: 'calls and percentiles from the rollup histograms',
+      schema: z.object({ minutes: z.number(), calls: z.number(), p50LatencyMs: nullableNumber, p95LatencyMs: nullableNumber, p99LatencyMs: nullableNumber }),
+    },
+    errors: ['NOT_FOUND'],
   },
   {
     method: 'get', path: '/api/admin/console/breaker-events', auth: 'admin', tag: 'admin: console',

@@ -1,0 +1,41 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+
+export interface LiveEvent {
+  instanceId: string;
+  state: string;
+  since: number | null;
+  reason: string | null;
+}
+
+export type LiveStatus = 'connecting' | 'live' | 'reconnecting';
+
+/**
+ * Live breaker changes from the api's event stream (Server-Sent Events). EventSource reconnects by itself
+ * (the server asks for 3 s); after a reconnect `onReconnect` lets screens reload what they show, since
+ * changes made while disconnected were not streamed. Only open while logged in.
+ */
+export function useBreakerEvents(enabled: boolean, onEvent: (e: LiveEvent) => void, onReconnect: () => void): LiveStatus {
+  const [status, setStatus] = useState<LiveStatus>('connecting');
+  const handlers = useRef({ onEvent, onReconnect });
+  handlers.current = { onEvent, onReconnect };
+  useEffect(() => {
+    if (!enabled) return;
+    let wasOpen = false;
+    const source = new EventSource('/api/admin/console/breaker-events');
+    source.onopen = () => {
+      if (wasOpen) handlers.current.onReconnect();
+      wasOpen = true;
+      setStatus('live');
+    };
+    source.onerror = () => setStatus('reconnecting');
+    source.addEventListener('breaker', (msg) => {
+      try {
+        handlers.current.onEvent(JSON.parse((msg as MessageEvent<string>).data) as LiveEvent);
+      } catch {
+        // a frame that is not ours: ignored
+      }
+    });
+    return () => source.close();
+  }, [enabled]);
+  return status;
+}
