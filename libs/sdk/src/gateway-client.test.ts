@@ -192,3 +192,28 @@ describe('GatewayClient.call (in-memory gateway)', () => {
     expect(() => new GatewayClient({ baseUrl: 'http://gw', apiKey: '' })).to.throw(TypeError);
   });
 });
+
+describe('GatewayClient timers', () => {
+  it('leaves no deadline or attempt timer armed after call() returns, and the caller\'s long-lived signal keeps no listener', async () => {
+    const gw = fakeGateway(['a']);
+    const client = new GatewayClient({ baseUrl: 'http://gw', apiKey: 'k', fetch: gw.fetchImpl });
+    const shutdown = new AbortController();
+    let added = 0;
+    let removed = 0;
+    const add = shutdown.signal.addEventListener.bind(shutdown.signal);
+    const remove = shutdown.signal.removeEventListener.bind(shutdown.signal);
+    shutdown.signal.addEventListener = ((...args: Parameters<typeof add>) => { added++; add(...args); });
+    shutdown.signal.removeEventListener = ((...args: Parameters<typeof remove>) => { removed++; remove(...args); });
+    let seen: AbortSignal | undefined;
+    for (let i = 0; i < 50; i++) {
+      await client.call(req, (_i, { signal }) => { seen = signal; return 'ok'; }, { signal: shutdown.signal, deadlineMs: 60_000, attemptTimeoutMs: 30_000 });
+    }
+    expect(added).to.equal(50);
+    expect(removed, 'every listener detached').to.equal(50);
+    // The attempt's signal is not aborted afterwards: a body returned unread stays readable.
+    await settle();
+    expect(seen!.aborted).to.equal(false);
+    const active = (process as unknown as { getActiveResourcesInfo(): string[] }).getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    expect(active, 'no 60 s / 30 s timers left behind').to.be.below(5);
+  });
+});

@@ -4,7 +4,7 @@ import { GatewayCallError, GatewayError, type Attempt } from './errors';
 import { HttpGateway } from './http-gateway';
 import { reportRequestOf } from './report-event';
 import { DEFAULT_BACKOFF, nextStep, type BackoffOptions } from './retry-plan';
-import { raceAbort, sleep } from './timers';
+import { LinkedAbort, raceAbort, sleep } from './timers';
 import type { CallOutcome, InstanceContext, ResultReporter, SelectRequest, SelectedInstance } from './types';
 
 /** Options of {@link GatewayClient}. */
@@ -168,48 +168,53 @@ export class GatewayClient {
     const idempotent = o.idempotencyKey !== undefined ? true : (o.idempotent ?? true);
     const backoff = { ...DEFAULT_BACKOFF, ...o.backoff };
     const started = Date.now();
-    const deadlineSignal = AbortSignal.timeout(Math.max(1, deadlineMs));
-    const outer = o.signal ? AbortSignal.any([o.signal, deadlineSignal]) : deadlineSignal;
+    // Aborts at the deadline or at the caller's abort; disposed on the way out so no timer outlives the call.
+    const deadline = new LinkedAbort([o.signal], Math.max(1, deadlineMs));
+    const outer = deadline.signal;
     const exclude = [...(request.excludeInstanceIds ?? [])];
     const attempts: Attempt[] = [];
     const fail = (reason: GatewayCallError['reason'], message: string, errorCode?: string, cause?: unknown): GatewayCallError =>
       new GatewayCallError(reason, attempts, `${message} (${attempts.length} attempt${attempts.length === 1 ? '' : 's'})`, errorCode, cause);
     const stopReason = (): 'aborted' | 'deadline' => (o.signal?.aborted ? 'aborted' : 'deadline');
 
-    for (let attempt = 1; ; attempt++) {
-      if (outer.aborted) throw fail(stopReason(), stopReason() === 'aborted' ? 'call aborted by the caller' : `deadline of ${deadlineMs} ms reached`);
-      let instance: SelectedInstance;
-      try {
-        const remaining = started + deadlineMs - Date.now();
-        instance = await this.select({ ...request, ...(exclude.length ? { excludeInstanceIds: exclude } : {}) }, { signal: outer, timeoutMs: Math.max(1, Math.min(this.timeoutMs, remaining)) });
-      } catch (err) {
-        if (outer.aborted) throw fail(stopReason(), stopReason() === 'aborted' ? 'call aborted by the caller' : `deadline of ${deadlineMs} ms reached while selecting`, undefined, err);
-        // Nothing tried yet: the gateway's own refusal (401, 404, 429, 503 …) is the answer.
-        if (attempts.length === 0) throw err;
-        const code = err instanceof GatewayError ? err.errorCode : undefined;
-        throw fail('exhausted', `no further instance: ${(err as Error).message}`, code, err);
-      }
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (outer.aborted) throw fail(stopReason(), stopReason() === 'aborted' ? 'call aborted by the caller' : `deadline of ${deadlineMs} ms reached`);
+        let instance: SelectedInstance;
+        try {
+          const remaining = started + deadlineMs - Date.now();
+          instance = await this.select({ ...request, ...(exclude.length ? { excludeInstanceIds: exclude } : {}) }, { signal: outer, timeoutMs: Math.max(1, Math.min(this.timeoutMs, remaining)) });
+        } catch (err) {
+          if (outer.aborted) throw fail(stopReason(), stopReason() === 'aborted' ? 'call aborted by the caller' : `deadline of ${deadlineMs} ms reached while selecting`, undefined, err);
+          // Nothing tried yet: the gateway's own refusal (401, 404, 429, 503 …) is the answer.
+          if (attempts.length === 0) throw err;
+          const code = err instanceof GatewayError ? err.errorCode : undefined;
+          throw fail('exhausted', `no further instance: ${(err as Error).message}`, code, err);
+        }
 
-      const { record, failure } = await this.attempt(instance, attempt, fn, o, outer, deadlineSignal);
-      attempts.push(record);
-      const outcome = this.outcomeOf(instance, record, failure?.message, request.userId);
-      if (!failure) {
-        // The result is the caller's now; its report goes on in the background.
-        void this.report(outcome, instance);
-        return { result: record.result as T, instance, attempts: attempts.map(stripResult), fallbackUsed: instance.fallbackUsed, servedApiIdentifier: instance.servedApiIdentifier, totalMs: Date.now() - started };
+        const { record, failure } = await this.attempt(instance, attempt, fn, o, deadline);
+        attempts.push(record);
+        const outcome = this.outcomeOf(instance, record, failure?.message, request.userId);
+        if (!failure) {
+          // The result is the caller's now; its report goes on in the background.
+          void this.report(outcome, instance);
+          return { result: record.result as T, instance, attempts: attempts.map(stripResult), fallbackUsed: instance.fallbackUsed, servedApiIdentifier: instance.servedApiIdentifier, totalMs: Date.now() - started };
+        }
+        exclude.push(instance.id);
+        const step = nextStep({ failure, attempt, maxAttempts, idempotent, remainingMs: started + deadlineMs - Date.now(), backoff, rand: Math.random });
+        record.retryable = step.retry;
+        if (!step.retry) {
+          void this.report(outcome, instance);
+          const reason = outer.aborted ? stopReason() : step.reason;
+          throw fail(reason, `${instance.businessId} failed (${failure.errorType}): ${failure.message}`, undefined, record.error);
+        }
+        // Reported before the next select, so the gateway's breakers see this failure when they decide again
+        // (bounded by what is left of the deadline: a slow report must not eat the retry).
+        await this.reportWithin(outcome, instance, Math.min(this.timeoutMs, started + deadlineMs - Date.now()));
+        if (step.delayMs > 0) await sleep(step.delayMs, outer);
       }
-      exclude.push(instance.id);
-      const step = nextStep({ failure, attempt, maxAttempts, idempotent, remainingMs: started + deadlineMs - Date.now(), backoff, rand: Math.random });
-      record.retryable = step.retry;
-      if (!step.retry) {
-        void this.report(outcome, instance);
-        const reason = outer.aborted ? stopReason() : step.reason;
-        throw fail(reason, `${instance.businessId} failed (${failure.errorType}): ${failure.message}`, undefined, record.error);
-      }
-      // Reported before the next select, so the gateway's breakers see this failure when they decide again
-      // (bounded by what is left of the deadline: a slow report must not eat the retry).
-      await this.reportWithin(outcome, instance, Math.min(this.timeoutMs, started + deadlineMs - Date.now()));
-      if (step.delayMs > 0) await sleep(step.delayMs, outer);
+    } finally {
+      deadline.dispose();
     }
   }
 
@@ -218,11 +223,11 @@ export class GatewayClient {
     attempt: number,
     fn: (instance: SelectedInstance, ctx: CallContext) => Promise<T> | T,
     o: CallOptions,
-    outer: AbortSignal,
-    deadline: AbortSignal,
+    deadline: LinkedAbort,
   ): Promise<{ record: Attempt & { result?: unknown }; failure: ReturnType<typeof classifyFailure> | null }> {
-    const attemptTimeout = o.attemptTimeoutMs !== undefined ? AbortSignal.timeout(Math.max(1, o.attemptTimeoutMs)) : null;
-    const signal = attemptTimeout ? AbortSignal.any([outer, attemptTimeout]) : outer;
+    // Disposed when the attempt ends, without aborting: a body fn returned unread stays readable after call().
+    const link = new LinkedAbort([deadline.signal], o.attemptTimeoutMs);
+    const signal = link.signal;
     const ctx: CallContext = { signal, attempt, ...(o.idempotencyKey !== undefined ? { idempotencyKey: o.idempotencyKey } : {}) };
     const t0 = performance.now();
     const record: Attempt & { result?: unknown } = { attempt, instance, success: false, latencyMs: 0 };
@@ -237,13 +242,15 @@ export class GatewayClient {
       return { record, failure: null };
     } catch (err) {
       record.latencyMs = Math.round(performance.now() - t0);
-      const stoppedBy: StoppedBy = o.signal?.aborted ? 'caller' : deadline.aborted ? 'deadline' : attemptTimeout?.aborted ? 'attempt_timeout' : null;
+      const stoppedBy: StoppedBy = o.signal?.aborted ? 'caller' : deadline.timedOut ? 'deadline' : link.timedOut ? 'attempt_timeout' : null;
       const failure = classifyFailure(err, stoppedBy);
       record.error = err;
       record.errorType = failure.errorType;
       if (failure.statusCode !== undefined) record.statusCode = failure.statusCode;
       if (failure.retryAfterMs !== undefined) record.retryAfterMs = failure.retryAfterMs;
       return { record, failure };
+    } finally {
+      link.dispose();
     }
   }
 

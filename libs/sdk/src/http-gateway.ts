@@ -1,4 +1,5 @@
 import { GatewayError, retryAfterOf } from './errors';
+import { LinkedAbort } from './timers';
 
 interface Envelope<T> {
   code?: unknown;
@@ -30,8 +31,7 @@ export class HttpGateway {
 
   /** POSTs `body` to `path` and returns the envelope's `data` (undefined when it has none). */
   async post<T>(path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const link = new LinkedAbort([signal], timeoutMs);
     let res: Response;
     let text: string;
     try {
@@ -39,13 +39,15 @@ export class HttpGateway {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'api-key': this.apiKey },
         body: JSON.stringify(body),
-        signal: combined,
+        signal: link.signal,
       });
       text = await res.text();
     } catch (err) {
       if (signal?.aborted) throw new GatewayError(0, 'ABORTED', `request to ${path} aborted by the caller`, { cause: err });
-      if (timeout.aborted) throw new GatewayError(0, 'GATEWAY_TIMEOUT', `the gateway did not answer ${path} within ${timeoutMs} ms`, { cause: err });
+      if (link.timedOut) throw new GatewayError(0, 'GATEWAY_TIMEOUT', `the gateway did not answer ${path} within ${timeoutMs} ms`, { cause: err });
       throw new GatewayError(0, 'GATEWAY_UNREACHABLE', `the gateway could not be reached for ${path}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      link.dispose();
     }
     return this.unwrap<T>(path, res, text);
   }

@@ -45,3 +45,50 @@ export function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
     );
   });
 }
+
+/**
+ * A signal that aborts when any parent aborts or after `timeoutMs`; `dispose()` clears the timer and detaches
+ * from the parents without aborting. Used instead of `AbortSignal.timeout` + `AbortSignal.any`: those keep a
+ * timer alive for its whole span after the call is over (thousands of calls a second, a 30 s deadline:
+ * hundreds of thousands of live timers) and tie every composed signal to a long-lived parent (the caller's
+ * shutdown signal) until it is collected — and a timeout left armed would abort a response body the caller
+ * is still reading after `call()` returned.
+ */
+export class LinkedAbort {
+  private readonly controller = new AbortController();
+  private readonly parents: AbortSignal[];
+  private timer: NodeJS.Timeout | undefined;
+  /** True when this link's own timeout fired (not a parent's abort). */
+  timedOut = false;
+
+  constructor(parents: (AbortSignal | undefined)[], timeoutMs?: number) {
+    this.parents = parents.filter((p): p is AbortSignal => p !== undefined);
+    for (const p of this.parents) {
+      if (p.aborted) {
+        this.controller.abort(p.reason);
+        return;
+      }
+      p.addEventListener('abort', this.onParentAbort, { once: true });
+    }
+    if (timeoutMs !== undefined) {
+      this.timer = setTimeout(() => {
+        this.timedOut = true;
+        this.controller.abort(new TimeoutError(`timed out after ${timeoutMs} ms`));
+      }, Math.max(1, timeoutMs));
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const p of this.parents) p.removeEventListener('abort', this.onParentAbort);
+  }
+
+  private readonly onParentAbort = (ev: Event): void => {
+    clearTimeout(this.timer);
+    this.controller.abort((ev.target as AbortSignal).reason);
+  };
+}
