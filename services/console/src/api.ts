@@ -10,7 +10,7 @@ export interface FieldError {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly errorCode: string, message: string, readonly fields: FieldError[] = []) {
+  constructor(readonly status: number, readonly errorCode: string, message: string, readonly fields: FieldError[] = [], readonly retryAfterS: number | null = null) {
     super(message);
   }
 }
@@ -57,7 +57,8 @@ export async function request<T>(method: string, path: string, body?: unknown, o
   }
   if (!res.ok || !env) {
     if (res.status === 401 && !opts.quiet401) unauthorizedListeners.forEach((fn) => fn());
-    throw new ApiError(res.status, env?.errorCode ?? 'HTTP_' + res.status, env?.message ?? res.statusText, env?.errors ?? []);
+    const retry = Number(res.headers.get('retry-after'));
+    throw new ApiError(res.status, env?.errorCode ?? `HTTP_${res.status}`, env?.message ?? res.statusText, env?.errors ?? [], Number.isFinite(retry) && retry > 0 ? retry : null);
   }
   return env.data as T;
 }

@@ -168,6 +168,12 @@ describe('console: the admin console in a real browser', function () {
       const r = await tenant.post('/api/gateway/report-result', { instanceId: state.primaryId, businessId: 'primary', success: false, latencyMs: 40 + i, statusCode: 503, errorType: 'UPSTREAM_5XX' });
       expect(r.status, r.text).to.equal(200);
     }
+    // And some successful calls of the backup, at various latencies, for the charts and percentiles.
+    const backup = (await api.admin.get<{ data: { id: string; businessId: string }[] }>(`/api/admin/instances?projectId=${state.projectId}`)).body.data.find((i) => i.businessId === 'backup')!;
+    for (let i = 0; i < 20; i++) {
+      const r = await tenant.post('/api/gateway/report-result', { instanceId: backup.id, businessId: 'backup', success: i % 10 !== 0, latencyMs: 80 + i * 15 });
+      expect(r.status, r.text).to.equal(200);
+    }
     await page.locator('.breaker-now[data-breaker="OPEN"]').waitFor({ timeout: 60_000 });
     expect(await page.evaluate('window.apgMarker')).to.equal(42);
     await page.locator('[data-transition="CLOSED>OPEN"]').waitFor({ timeout: 30_000 });
@@ -202,10 +208,17 @@ describe('console: the admin console in a real browser', function () {
   it('shows the overview with the reported calls and refreshes until paused', async () => {
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.locator('[data-state-count="FORCED_CLOSED"]').waitFor();
-    await waitFor('forced-closed count', async () => (await page.locator('[data-state-count="FORCED_CLOSED"]').innerText()) === '1', { timeoutMs: 30_000 });
+    // The rollups the figures come from are written by the ingestor a moment after the reports.
+    await waitFor('p95 on the overview', async () => {
+      await page.reload();
+      await page.locator('.tile').nth(5).waitFor();
+      return !(await page.locator('.tile').nth(5).innerText()).includes('—');
+    }, { timeoutMs: 60_000, intervalMs: 2000 });
+    expect(await page.locator('[data-state-count="FORCED_CLOSED"]').innerText()).to.equal('1');
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.getByText('Paused').first().waitFor();
     await page.getByRole('radio', { name: '6h' }).click();
+    await page.getByRole('radio', { name: '1h' }).click();
     await page.locator('.chart canvas').first().waitFor();
     await b.shot('12-overview');
     await page.getByRole('button', { name: 'Resume' }).click();
@@ -217,6 +230,8 @@ describe('console: the admin console in a real browser', function () {
     await page.reload();
     await page.getByRole('heading', { name: '概览' }).waitFor();
     expect(await page.getByRole('link', { name: '实例' }).count()).to.equal(1);
+    await page.getByText('按熔断状态统计的实例').waitFor();
+    await page.locator('.chart canvas').first().waitFor();
     await b.shot('13-overview-zh');
     await page.getByRole('combobox', { name: '语言' }).selectOption('en');
     await page.getByRole('heading', { name: 'Overview' }).waitFor();

@@ -21,7 +21,7 @@ export function Login({ onLoggedIn, ended, langPicker }: { onLoggedIn: () => voi
     } catch (err) {
       const a = err instanceof ApiError ? err : null;
       if (a?.status === 401) setError(t('wrongToken'));
-      else if (a?.status === 429) setError(t('tooManyAttempts', { s: 60 }));
+      else if (a?.status === 429) setError(t('tooManyAttempts', { s: a.retryAfterS ?? 60 }));
       else setError((err as Error).message);
       setBusy(false);
     }

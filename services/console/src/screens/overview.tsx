@@ -39,7 +39,7 @@ export function SeriesCharts({ series }: { series: ChartSeries }) {
   return (
     <div class="charts">
       <Chart title={t('chartCalls')} points={series.points} lines={lines.calls} yMin={0} />
-      <Chart title={t('chartSuccess')} points={series.points} lines={lines.success} yMin={0} />
+      <Chart title={t('chartSuccess')} points={series.points} lines={lines.success} yMin={0} yMax={100} />
       <Chart title={t('chartLatency')} points={series.points} lines={lines.latency} yMin={0} />
     </div>
   );

@@ -14,7 +14,7 @@ export interface ChartLine {
  * so it runs under the CSP without 'unsafe-inline'. It is resized to its box (ResizeObserver), so the same
  * chart reads at 1280 px and at 390 px.
  */
-export function Chart({ title, points, lines, yMin }: { title: string; points: ChartPoint[]; lines: ChartLine[]; yMin?: number }) {
+export function Chart({ title, points, lines, yMin, yMax }: { title: string; points: ChartPoint[]; lines: ChartLine[]; yMin?: number; yMax?: number }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const { t } = useApp();
@@ -31,10 +31,10 @@ export function Chart({ title, points, lines, yMin }: { title: string; points: C
       height: 180,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: yMin === undefined ? {} : { range: (_u, _min, max) => [yMin, Math.max(max ?? 1, yMin + 1)] } },
+      scales: { x: { time: true }, y: yMin === undefined ? {} : { range: (_u, _min, max) => [yMin, yMax ?? Math.max(max ?? 1, yMin + 1)] } },
       axes: [{ stroke: '#6b7280', grid: { stroke: '#eef0f3' } }, { stroke: '#6b7280', grid: { stroke: '#eef0f3' }, size: 50 }],
       // Points are drawn: a bucket with calls between two empty ones is otherwise invisible (no line to draw).
-      series: [{ label: t('at') }, ...lines.map((l) => ({ label: l.label, stroke: l.colour, width: 2, spanGaps: false, points: { show: true, size: 4, fill: l.colour } }))],
+      series: [{ label: t('at') }, ...lines.map((l) => ({ label: l.label, stroke: l.colour, width: 2, spanGaps: false, points: { show: true, size: 3, fill: l.colour } }))],
     };
     plot.current?.destroy();
     plot.current = new uPlot(opts, data, el);
@@ -48,7 +48,7 @@ export function Chart({ title, points, lines, yMin }: { title: string; points: C
       plot.current?.destroy();
       plot.current = null;
     };
-  }, [points, lines, yMin, t]);
+  }, [points, lines, yMin, yMax, t]);
 
   return (
     <figure class="chart">
