@@ -124,11 +124,11 @@ export function serviceEnv(env: BenchEnv, names: StackNames, extra: Record<strin
   };
 }
 
-export function spawnApi(env: BenchEnv, names: StackNames, nodeArgs: string[] = []): Promise<Child> {
+export function spawnApi(env: BenchEnv, names: StackNames, nodeArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<Child> {
   // The benchmarks measure the gateway, not its tenant quotas: one bench tenant registers 10,000 instances
   // in batches of 2,000 and selects far above the default 1,000/s.
   const quotas = { QUOTA_MAX_INSTANCES: '20000', QUOTA_MAX_BATCH_ITEMS: '2000', QUOTA_SELECTS_PER_SECOND: '0' };
-  return spawnChild('api', 'services/api/dist/main.js', serviceEnv(env, names, { PORT: '0', HOST: '127.0.0.1', ...quotas }), {
+  return spawnChild('api', 'services/api/dist/main.js', serviceEnv(env, names, { PORT: '0', HOST: '127.0.0.1', ...quotas, ...extraEnv }), {
     nodeArgs,
     ready: /"port":(\d+),[^\n]*"msg":"api listening"/,
   });
