@@ -30,6 +30,28 @@ function failing(...errors: unknown[]) {
 }
 
 describe('BatchRetrier', () => {
+  it('heart-beats while a step hangs when asked to (a statement waiting on a black-holed connection), and stops after', async () => {
+    const { retrier, signal } = setup();
+    let beats = 0;
+    let release!: (v: string) => void;
+    const hung = new Promise<string>((r) => (release = r));
+    const run = retrier.run('admit', () => hung, { signal, heartbeat: async () => void beats++, heartbeatEveryMs: 10 });
+    await new Promise((r) => setTimeout(r, 120));
+    expect(beats, 'beats while the attempt is pending').to.be.at.least(5);
+    release('ok');
+    expect(await run).to.equal('ok');
+    const after = beats;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(beats, 'no beat once the step returned').to.equal(after);
+  });
+
+  it('does not heart-beat during an attempt unless asked (the aggregator lets a hung member be evicted)', async () => {
+    const { retrier, signal } = setup();
+    let beats = 0;
+    expect(await retrier.run('apply', () => new Promise<string>((r) => setTimeout(() => r('ok'), 60)), { signal, heartbeat: async () => void beats++ })).to.equal('ok');
+    expect(beats).to.equal(0);
+  });
+
   it('retries infrastructure errors until they pass, counting each retry by stage', async () => {
     const { retrier, value, signal } = setup();
     const step = failing(refused(), refused(), refused());

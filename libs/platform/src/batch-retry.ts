@@ -15,6 +15,12 @@ export interface HoldScope {
   active?: () => boolean;
   /** Called between attempts so a long outage does not cost the group membership. */
   heartbeat?: () => Promise<void>;
+  /**
+   * Also heart-beat this often *while* an attempt runs: a statement hung on a black-holed connection
+   * (until its timeout) then keeps the membership too, instead of the member being evicted past its
+   * session and its consumer ending ("The coordinator is not aware of this member"). @default off
+   */
+  heartbeatEveryMs?: number;
 }
 
 export interface BatchRetrierOptions {
@@ -98,6 +104,7 @@ export class BatchRetrier {
     try {
       for (let attempt = 0; ; attempt++) {
         if (scope.signal.aborted || !active()) return ABANDON;
+        const beat = scope.heartbeat && scope.heartbeatEveryMs ? setInterval(() => void scope.heartbeat!().catch(() => undefined), scope.heartbeatEveryMs) : null;
         try {
           return await fn();
         } catch (err) {
@@ -115,6 +122,8 @@ export class BatchRetrier {
           log.warn({ err: describe(err), stage, attempt, delay, heldMs: this.now() - hold.since }, 'infrastructure error; batch held, retrying');
           await sleep(delay, scope.signal);
           await scope.heartbeat?.().catch(() => undefined);
+        } finally {
+          if (beat) clearInterval(beat);
         }
       }
     } finally {
@@ -135,12 +144,13 @@ function describe(err: unknown): string {
 export async function retryInBatch<T>(
   stage: string,
   fn: () => Promise<T>,
-  ctx: { payload: Pick<EachBatchPayload, 'isRunning' | 'isStale' | 'heartbeat'>; signal: AbortSignal; log: Logger; onRetry?: () => void; retrier?: BatchRetrier },
+  ctx: { payload: Pick<EachBatchPayload, 'isRunning' | 'isStale' | 'heartbeat'>; signal: AbortSignal; log: Logger; onRetry?: () => void; retrier?: BatchRetrier; heartbeatEveryMs?: number },
 ): Promise<T | typeof ABANDON> {
   const scope: HoldScope = {
     signal: ctx.signal,
     active: () => ctx.payload.isRunning() && !ctx.payload.isStale(),
     heartbeat: () => ctx.payload.heartbeat(),
+    ...(ctx.heartbeatEveryMs ? { heartbeatEveryMs: ctx.heartbeatEveryMs } : {}),
   };
   if (ctx.retrier) return ctx.retrier.run(stage, fn, scope);
   for (let attempt = 0; ; attempt++) {

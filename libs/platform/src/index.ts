@@ -20,3 +20,4 @@ export * from './signing-keys';
 export * from './lua-script';
 export * from './group-lag-book';
 export * from './consumer-group-lag';
+export * from './consumer-watchdog';

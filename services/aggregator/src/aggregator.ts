@@ -6,6 +6,7 @@ import {
   BatchRetrier,
   BreakerTransitionStore,
   ConsumerGroupLag,
+  consumerWatchdogMs,
   DEFAULT_RAW_RETENTION_DAYS,
   ensureTopics,
   type TopicReplication,
@@ -77,6 +78,11 @@ export interface AggregatorOptions {
    * @default 60000
    */
   maxHungMs?: number;
+  /**
+   * Consumers kafkajs gave up on ("The coordinator is not aware of this member" after a stall past the
+   * session) replaced in-process in a row; one more and the process exits through `onFatal`. @default 5
+   */
+  maxConsumerRestarts?: number;
   /**
    * How often the group heartbeat (`RedisKeys.aggregatorHeartbeat()`) is written.
    * @default 1000
@@ -171,6 +177,7 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
       sessionTimeoutMs: options.sessionTimeoutMs ?? 6000,
       heartbeatIntervalMs: options.groupHeartbeatMs ?? 1000,
       rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 10_000,
+      maxRestarts: options.maxConsumerRestarts ?? 5,
     },
     {
       eachBatch: (payload) => batches.handle(payload),
@@ -231,6 +238,10 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
   const watchdog = (): void => {
     const stuck = batches.longestStuckMs();
     if (stuck > maxHungMs) deps.onFatal(new Error(`a batch step has not returned for ${stuck} ms`), 'aggregator watchdog');
+    // A consumer out of its group this long (kafkajs restarting it over and over, a rejoin that never
+    // completes) consumes nothing while the process looks alive: exit, restart, resume from the commits.
+    const out = consumer.outOfGroupMs(Date.now()); // wall clock: `now` may be a test's
+    if (out > consumerWatchdogMs(options.sessionTimeoutMs ?? 6000)) deps.onFatal(new Error(`kafka consumer out of its group for ${out} ms`), 'aggregator consumer watchdog');
   };
   const timers: NodeJS.Timeout[] = [];
 

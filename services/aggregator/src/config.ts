@@ -31,6 +31,8 @@ export const AggregatorEnvSchema = z.object({
   AGGREGATOR_MAX_HELD_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   /** A batch step that has not returned for this long (a black-holed connection) makes the process exit 70. */
   AGGREGATOR_MAX_HUNG_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  // Consumers kafkajs gave up on that are replaced in-process, in a row, before the process exits 70 instead.
+  AGGREGATOR_MAX_CONSUMER_RESTARTS: z.coerce.number().int().min(0).max(100).default(5),
   /**
    * Events waiting longer than this to be applied (held here, or the group's commit stuck behind the log
    * end) turn `/readyz` 503 and stop the heartbeat (the api then decides with its local breakers).

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { consumerWatchdogMs } from '@apg/platform';
 import { crashAction, type CrashAction } from './consumer-lifecycle';
 
 describe('consumer lifecycle: what a kafkajs CRASH leads to', () => {
@@ -14,4 +15,11 @@ describe('consumer lifecycle: what a kafkajs CRASH leads to', () => {
     { name: 'stopping wins over exit', s: { stopping: true, restartsInARow: 99 }, want: 'ignore' },
   ];
   for (const c of cases) it(c.name, () => expect(crashAction({ ...base, ...c.s })).to.equal(c.want));
+});
+
+describe('consumer watchdog bound', () => {
+  it('is several sessions, never under a minute', () => {
+    expect(consumerWatchdogMs(6000)).to.equal(60_000);
+    expect(consumerWatchdogMs(30_000)).to.equal(120_000);
+  });
 });

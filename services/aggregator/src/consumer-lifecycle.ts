@@ -29,6 +29,7 @@ export interface ConsumerHooks {
 
 export type CrashAction = 'ignore' | 'kafkajs-restarts' | 'restart' | 'exit';
 
+
 /**
  * What to do when kafkajs reports a CRASH: it restarts the consumer itself only for errors it deems
  * retriable; otherwise the consumer is disconnected for good ("The coordinator is not aware of this
@@ -57,6 +58,8 @@ export class ConsumerLifecycle {
   private restartsInARow = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private stopping = false;
+  /** Since when no consumer of ours has been in the group (null: one is). */
+  private outOfGroupSince: number | null = Date.now();
 
   constructor(
     private readonly kafka: Kafka,
@@ -78,6 +81,7 @@ export class ConsumerLifecycle {
       if (c !== this.consumer) return;
       this.assignment = e.payload.memberAssignment;
       this.memberId = e.payload.memberId;
+      this.outOfGroupSince = null;
       this.restartsInARow = 0;
       this.hooks.onAssigned(e.payload.memberAssignment);
     });
@@ -93,6 +97,11 @@ export class ConsumerLifecycle {
     return Object.values(this.assignment).reduce((n, ps) => n + ps.length, 0);
   }
 
+  /** How long no consumer of ours has been in the group, 0 while one is (or once stopped). */
+  outOfGroupMs(now: number): number {
+    return this.outOfGroupSince === null || this.stopping ? 0 : Math.max(0, now - this.outOfGroupSince);
+  }
+
   member(): string {
     return this.memberId;
   }
@@ -104,7 +113,10 @@ export class ConsumerLifecycle {
   }
 
   private onCrash(c: Consumer, error: Error, restart: boolean): void {
-    if (c === this.consumer) this.assignment = null;
+    if (c === this.consumer) {
+      this.assignment = null;
+      this.outOfGroupSince ??= Date.now();
+    }
     const action = crashAction({ restart, stopping: this.stopping, current: c === this.consumer, restartsInARow: this.restartsInARow, maxRestarts: this.options.maxRestarts ?? 5 });
     if (action === 'ignore') return;
     if (action === 'kafkajs-restarts') {

@@ -38,6 +38,7 @@ runMain('aggregator', async ({ fatal }) => {
       rebalanceTimeoutMs: env.AGGREGATOR_REBALANCE_TIMEOUT_MS,
       maxHeldMs: env.AGGREGATOR_MAX_HELD_MS,
       maxHungMs: env.AGGREGATOR_MAX_HUNG_MS,
+      maxConsumerRestarts: env.AGGREGATOR_MAX_CONSUMER_RESTARTS,
       maxEventAgeMs: env.AGGREGATOR_MAX_EVENT_AGE_MS,
       lagPollMs: env.AGGREGATOR_LAG_POLL_MS,
       retentionMs: env.RETENTION_DAYS * 86_400_000,

@@ -5,6 +5,7 @@ import {
   admitEvents,
   BatchRetrier,
   ConsumerGroupLag,
+  consumerWatchdogMs,
   ensureTopics,
   type TopicReplication,
   InstanceDirectory,
@@ -121,6 +122,11 @@ export interface IngestorService {
   /** Consuming, and no batch held by infrastructure retries longer than `maxBatchHoldMs` (`/readyz`). */
   isReady(): boolean;
   /**
+   * The Kafka consumer is a member of its group (joined, and not crashed or stopped since). A consumer out
+   * of its group longer than `consumerWatchdogMs(sessionTimeoutMs)` is a bug: `onBug`, the process exits.
+   */
+  isConsuming(): boolean;
+  /**
    * How long the oldest unwritten event has waited (ms), a lower bound: since its batch was consumed, or
    * since the poll that first saw it behind a stuck group commit (the broker's view), whichever is longer.
    */
@@ -204,6 +210,11 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
   let consumer: Consumer | null = null;
   let producer: Producer | null = null;
   let running = false;
+  // Group membership as kafkajs reports it: since when this consumer has been out of its group (null: in it).
+  let outOfGroupSince: number | null = null;
+  let watchdog: NodeJS.Timeout | null = null;
+  const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+  const heartbeatInterval = Math.min(3000, Math.floor(sessionTimeout / 3));
   let stopping: Promise<void> | null = null;
   const abort = new AbortController();
 
@@ -252,7 +263,8 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
     const { batch } = payload;
     if (stopping || batch.messages.length === 0) return;
     const consumedAt = now();
-    const ctx = { payload, signal: abort.signal, log, retrier };
+    // Heart-beating while a step runs: a hung statement (until DATABASE_QUERY_TIMEOUT_MS) keeps the membership.
+    const ctx = { payload, signal: abort.signal, log, retrier, heartbeatEveryMs: heartbeatInterval };
     const limits = { maxBytes: options.maxEventBytes, now: now(), retentionMs: retention.retentionDays * DAY_MS };
     const intake = await retryInBatch('admit', () => admitEvents(batch.messages, batch.partition, directory, signing, limits), ctx);
     if (intake === ABANDON) return;
@@ -290,6 +302,8 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
 
   async function shutdown(): Promise<void> {
     running = false;
+    if (watchdog) clearInterval(watchdog);
+    watchdog = null;
     const c = consumer;
     const p = producer;
     try {
@@ -312,6 +326,7 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
   const service: IngestorService = {
     isRunning: () => running && !failed,
     isReady: () => running && !failed && retrier.ready(),
+    isConsuming: () => running && !failed && outOfGroupSince === null,
     oldestUnappliedEventAgeMs,
     eventsFlowing: () => oldestUnappliedEventAgeMs() <= maxEventAgeMs,
     async maintainRetention() {
@@ -325,20 +340,29 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
       // Partitions before the first write; if the database is down this fails softly (rows wait in DEFAULT).
       await maintainer.runOnce();
       maintainer.start();
-      const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
       producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
       consumer = kafka.consumer({
         groupId: options.groupId,
         sessionTimeout,
-        heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+        heartbeatInterval,
         maxWaitTimeInMs: throughput.fetchMaxWaitMs,
         minBytes: throughput.fetchMinBytes,
         maxBytes: throughput.fetchMaxBytes,
         maxBytesPerPartition: throughput.fetchMaxBytesPerPartition,
       });
-      consumer.on(consumer.events.GROUP_JOIN, () => tracker.newEpoch());
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        outOfGroupSince = null;
+        tracker.newEpoch();
+      });
+      const left = (why: string) => {
+        if (stopping || outOfGroupSince !== null) return;
+        outOfGroupSince = Date.now();
+        log.warn({ why }, 'kafka consumer out of its group; /readyz 503 until it rejoins');
+      };
+      consumer.on(consumer.events.STOP, () => left('stopped'));
       consumer.on(consumer.events.CRASH, ({ payload }) => {
+        left('crashed');
         log.error({ err: payload.error.message, restart: payload.restart }, 'kafka consumer crashed');
         // kafkajs restarts it after a retriable error. Otherwise it would idle for ever: an error thrown
         // out of a batch (outside the retrier) or a non-retriable group error is a bug — exit, restart, resume.
@@ -346,8 +370,18 @@ export function createIngestor(deps: IngestorDeps): IngestorService {
       });
       await consumer.connect();
       await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+      // Wall clock, not `now` (a test's clock for the retention horizon).
+      outOfGroupSince = Date.now();
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: throughput.partitionsConcurrency, eachBatch: handleBatch });
       running = true;
+      // A consumer kafkajs keeps restarting without ever getting back into its group consumes nothing while
+      // the process looks alive: past the bound it is treated as a bug (exit, restart, resume from commits).
+      const maxOutMs = consumerWatchdogMs(sessionTimeout);
+      watchdog = setInterval(() => {
+        const since = outOfGroupSince;
+        if (since !== null && !stopping && Date.now() - since > maxOutMs) onBug(new Error(`kafka consumer out of its group for ${Date.now() - since} ms`), 'ingestor consumer watchdog');
+      }, 1000);
+      watchdog.unref();
       await groupLag.start();
       log.info({ topic: options.topic, groupId: options.groupId, throughput, retention, requireSignedEvents: signing.requireSigned }, 'ingestor consuming');
       if (!signing.requireSigned) log.warn('REQUIRE_SIGNED_EVENTS=false: unsigned events are counted (migration mode); wrongly signed ones are still dead-lettered');

@@ -56,6 +56,8 @@ runMain('ingestor', async ({ fatal }) => {
     readiness: async () => ({
       postgres: await answersWithin(() => db.ping()),
       kafka: ingestor.isRunning(),
+      // False while the consumer is out of its group (crashed, stopped, rejoining); past a bound the process exits.
+      consumer: ingestor.isConsuming(),
       // False while a batch has been held by infrastructure retries longer than INGEST_MAX_BATCH_HOLD_MS.
       batches: ingestor.isReady(),
       // False while an event has waited longer than INGEST_MAX_EVENT_AGE_MS (held here, or the group's commit stuck).

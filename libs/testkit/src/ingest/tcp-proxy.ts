@@ -5,6 +5,9 @@ import net from 'node:net';
  * touching the dependency itself: `cut()` drops every open connection and refuses new ones (accepted
  * and reset at once, like a dead peer) until `restore()`. `stall()` keeps every connection open but
  * holds the bytes both ways (a hung server, a network black hole) until `resume()` delivers them.
+ * `strand()` turns every connection open now into a black hole for good (its bytes, held ones included,
+ * are dropped; it is never reset) while new connections flow: a peer that vanished without a FIN or RST,
+ * a NAT that forgot the flow — only a client-side timeout gets a client out of that.
  */
 export interface TcpProxy {
   readonly port: number;
@@ -14,6 +17,7 @@ export interface TcpProxy {
   restore(): void;
   stall(): void;
   resume(): void;
+  strand(): void;
   /** Connections currently relayed. */
   openConnections(): number;
   /** Connections accepted so far (refused ones included). */
@@ -25,7 +29,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const sockets = new Set<net.Socket>();
   let down = false;
   let stalled = false;
-  let held: (() => void)[] = [];
+  let held: { client: net.Socket; write: () => void }[] = [];
+  const stranded = new WeakSet<net.Socket>();
   let accepted = 0;
   let relayed = 0;
   const kill = (s: net.Socket) => (typeof s.resetAndDestroy === 'function' ? s.resetAndDestroy() : s.destroy());
@@ -52,7 +57,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     upstream.on('close', end);
     // Not pipe(): while stalled the bytes are held here, in order, and delivered on resume.
     const relay = (from: net.Socket, to: net.Socket) => from.on('data', (d: Buffer) => {
-      if (stalled) held.push(() => to.write(d));
+      if (stranded.has(client)) return;
+      if (stalled) held.push({ client, write: () => to.write(d) });
       else to.write(d);
     });
     relay(client, upstream);
@@ -88,7 +94,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       stalled = false;
       const pending = held;
       held = [];
-      for (const write of pending) write();
+      for (const h of pending) if (!stranded.has(h.client)) h.write();
+    },
+    strand() {
+      for (const s of sockets) stranded.add(s);
+      held = [];
+      stalled = false;
     },
     openConnections: () => relayed,
     accepted: () => accepted,
