@@ -214,6 +214,9 @@ export function createApi(deps: ApiDeps): ApiService {
     verdicts.projectChanged(c.projectId);
   });
   notifier.onBreakerChange((id, snapshot) => breakers.apply(id, snapshot));
+  // Announcements made while Redis was unreachable are lost (or arrive late): reload the records at once
+  // when it answers again instead of at the next periodic refresh.
+  circuit.onClosed(() => void breakers.refresh());
   notifier.onReconnect(() => {
     keyCache.clear();
     registry.clear();

@@ -70,6 +70,7 @@ export class RedisCircuit {
   private probing = false;
   private stopped = false;
   private readonly shortCircuited: Counter<'name'>;
+  private readonly closedListeners: (() => void)[] = [];
   openedAt: number | null = null;
 
   constructor(
@@ -108,6 +109,11 @@ export class RedisCircuit {
     }
   }
 
+  /** Runs `fn` each time the circuit closes (Redis answers again): what was missed meanwhile is reloaded. */
+  onClosed(fn: () => void): void {
+    this.closedListeners.push(fn);
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.probeTimer) clearInterval(this.probeTimer);
@@ -127,6 +133,7 @@ export class RedisCircuit {
       this.openedAt = null;
       if (this.probeTimer) clearInterval(this.probeTimer);
       this.probeTimer = null;
+      for (const fn of this.closedListeners) fn();
     }
   }
 
