@@ -78,4 +78,14 @@ describe('SigningKeyBook', () => {
     await book.resolve([idOf('gw_1')]);
     expect(store.queries).to.have.length(1);
   });
+
+  it('forgetAll: the next resolve reads every key again (a revocation announced by the api applies at once)', async () => {
+    const store = fakeStore([row('gw_a')]);
+    const book = new SigningKeyBook(store, [], { ttlMs: 60_000 }, now);
+    await book.resolve([idOf('gw_a'), idOf('gw_gone')]);
+    store.rows[0] = row('gw_a', 'REVOKED');
+    book.forgetAll();
+    expect((await book.resolve([idOf('gw_a')])).get(idOf('gw_a'))?.status).to.equal('REVOKED');
+    expect(store.queries).to.have.length(2);
+  });
 });

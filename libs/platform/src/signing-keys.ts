@@ -116,6 +116,16 @@ export class SigningKeyBook {
     return out;
   }
 
+  /**
+   * Drops every project key and unknown id held, so the next batch reads them again: a consumer that hears
+   * the api announce a key change (the aggregator, on the registry channel) applies a revocation at once
+   * instead of after the TTL.
+   */
+  forgetAll(): void {
+    this.known.clear();
+    this.unknown.clear();
+  }
+
   /** Project keys and unknown ids held (for tests and gauges). */
   sizes(): { keys: number; unknown: number } {
     return { keys: this.known.size, unknown: this.unknown.size };
@@ -150,12 +160,12 @@ export interface SigningPolicy {
 }
 
 /** The consumers' signing policy from their options: project keys from Postgres, the api's credential. */
-export function signingPolicyOf(db: Db, opts: EventSigningOptions, now: () => number = Date.now): SigningPolicy & { book: SigningKeyBook } {
-  const book = new SigningKeyBook(
+export function signingPolicyOf(db: Db, opts: EventSigningOptions, now: () => number = Date.now): SigningPolicy & { keys: SigningKeyBook } {
+  const keys = new SigningKeyBook(
     new SigningKeyStore(db),
     [serviceSigningKey(API_SERVICE_NAME, opts.serviceSecret)],
     { ttlMs: opts.keyCacheTtlMs, unknownTtlMs: opts.unknownKeyTtlMs, maxKeys: opts.maxKeys },
     now,
   );
-  return { book, keys: book, requireSigned: opts.requireSigned ?? true };
+  return { keys, requireSigned: opts.requireSigned ?? true };
 }

@@ -216,6 +216,8 @@ export function createAggregator(deps: AggregatorDeps): AggregatorService {
       void book.rememberStored(n.instanceId);
     } else {
       configs.invalidate(n.kind === 'instances' ? n.projectId : undefined);
+      // A key revoked, expired or re-linked: its events stop counting from the next batch, not after the TTL.
+      if (n.kind === 'auth') signing.keys.forgetAll();
     }
   });
 

@@ -65,9 +65,13 @@ describe('aggregator: outcome classes and per-instance config (real Kafka, Redis
     await send(producer, names, [callEvent(i, true), callEvent(i, false, { errorType: 'AUTH_INVALID', statusCode: 401 })]);
     const r = await waitForRecord(probe.redis, names, i.id, 'parked', (x) => x.state === 'FORCED_OPEN');
     expect(r.reason).to.match(/AUTH_INVALID/);
-    const { rows } = await probe.db.query<{ from_state: string; to_state: string; reason: string; actor: string }>(
-      'test.transitions', 'SELECT from_state, to_state, reason, actor FROM breaker_transitions WHERE instance_id = $1', [i.id],
-    );
+    // The audit row is written just after the Redis record (same batch): wait for it rather than race it.
+    const rows = await waitFor('the transition audited', async () => {
+      const res = await probe.db.query<{ from_state: string; to_state: string; reason: string; actor: string }>(
+        'test.transitions', 'SELECT from_state, to_state, reason, actor FROM breaker_transitions WHERE instance_id = $1', [i.id],
+      );
+      return res.rows.length > 0 ? res.rows : null;
+    });
     expect(rows).to.deep.equal([{ from_state: 'CLOSED', to_state: 'FORCED_OPEN', reason: r.reason, actor: 'aggregator' }]);
     // Parked until an admin acts: successes change nothing.
     await send(producer, names, times(5, i, true));

@@ -3,7 +3,8 @@ import type { IHeaders } from 'kafkajs';
 import { signEvent, type CallResultEvent } from '@apg/contracts';
 import { readRecord, waitForRecord } from '../aggregator/fixtures';
 import { signedByKey, signedByService } from '../signing';
-import { startAggregator, type TestAggregator } from '../stack';
+import { startAggregator, startApi, type TestAggregator } from '../stack';
+import { createTenant } from '../tenant';
 import { waitFor } from '../wait-for';
 import {
   callEvent,
@@ -134,6 +135,43 @@ describe('signed events: only what a project key (or the api) signed counts (rea
       const letters = (await readDeadLetters(probe.kafka, names.dlqTopic, dlqBefore + 2)).filter((l) => l.headers['test-case'] !== undefined && l.value.includes(inst.id));
       expect(letters.map((l) => [l.reason, String(l.headers['test-case'])])).to.deep.equal([['key_project_mismatch', 'key_project_mismatch'], ['revoked_key', 'revoked_key']]);
       await waitForRecord(probe.redis, names, inst.id, 'the aggregator counted the three good events', (rec) => rec.stats?.calls === 3);
+    });
+  });
+
+  describe('revocation through the admin API', () => {
+    let suite: IngestSuite;
+    let api: Awaited<ReturnType<typeof startApi>> | null = null;
+    let aggregator: TestAggregator | null = null;
+
+    before(async () => {
+      suite = await openIngestSuite();
+      api = await startApi(suite.names);
+      // A TTL far longer than the test: only the api's announcement can make the revocation show in time.
+      aggregator = await startAggregator(suite.names, { signing: { keyCacheTtlMs: 600_000 } });
+    });
+
+    after(async () => {
+      await aggregator?.close();
+      await api?.close();
+      await closeIngestSuite(suite);
+    });
+
+    it('the aggregator stops counting a key as soon as the api announces its revocation (no TTL wait)', async () => {
+      const { producer, names, probe } = suite;
+      const tenant = await createTenant(api!);
+      const created = await tenant.http.post<{ data: { id: string; businessId: string }[] }>('/api/instances/batch', { instances: [{ apiIdentifier: 'gpt4o', apiType: 'MODEL', businessId: 'revoked-soon' }] });
+      expect(created.status, created.text).to.equal(200);
+      const inst = { id: created.body.data[0]!.id, projectId: tenant.projectId, businessId: 'revoked-soon' };
+      await produceMessages(producer, names.topic, [signed(callEvent(inst), tenant.apiKey)]);
+      await waitForRecord(probe.redis, names, inst.id, 'the first event counted', (rec) => rec.stats?.calls === 1);
+
+      const revoked = await api!.admin.put(`/api/admin/apikeys/${tenant.keyId}/status`, { status: 'REVOKED' });
+      expect(revoked.status, revoked.text).to.equal(200);
+      // The api answered after announcing it on Redis; an event published now reaches the aggregator later than that.
+      await produceMessages(producer, names.topic, [signed(callEvent(inst), tenant.apiKey)]);
+      await waitFor('the event after the revocation refused', async () =>
+        (await metricValue(aggregator!.metrics, 'apg_aggregator_rejected_events_total', { reason: 'revoked_key' })) === 1, { timeoutMs: 10_000 });
+      expect((await readRecord(probe.redis, names, inst.id))?.stats?.calls, 'nothing counted after the revocation').to.equal(1);
     });
   });
 
