@@ -50,7 +50,34 @@ export function createRedis(target: RedisTarget | string, onError: (err: Error) 
       sentinelCommandTimeout: 1000,
     });
   redis.on('error', onError);
+  keepConnecting(redis, onError);
   return redis;
+}
+
+/**
+ * ioredis can end a connection for good on its own — seen when a Sentinel's +switch-master closes it while
+ * it is still reconnecting after the primary died: status 'end', every later command "Connection is closed".
+ * A service must never sit on such a client, so unless the service itself closed it, connect again.
+ */
+function keepConnecting(redis: Redis, onError: (err: Error) => void): void {
+  let closing = false;
+  const disconnect = redis.disconnect.bind(redis);
+  redis.disconnect = (reconnect = false) => {
+    if (!reconnect) closing = true;
+    disconnect(reconnect);
+  };
+  const quit = redis.quit.bind(redis);
+  redis.quit = ((...args: Parameters<Redis['quit']>) => {
+    closing = true;
+    return quit(...args);
+  });
+  redis.on('end', () => {
+    if (closing) return;
+    onError(new Error('redis connection ended; connecting again'));
+    setTimeout(() => {
+      if (!closing && redis.status === 'end') redis.connect().catch(() => undefined);
+    }, 500).unref();
+  });
 }
 
 /**

@@ -37,6 +37,13 @@ export class NotificationListener {
     else this.log.warn({ channel }, 'ignoring malformed notification');
   };
 
+  private subscribed = false;
+  /** Subscribes again on every reconnect (idempotent); see the api's Notifier. */
+  private readonly onReady = (): void => {
+    if (!this.subscribed) return;
+    this.subscriber.subscribe(this.keys.registryChannel(), this.keys.controlChannel()).catch((err: Error) => this.log.warn({ err: err.message }, 'resubscribe failed'));
+  };
+
   constructor(
     private readonly subscriber: Redis,
     private readonly keys: RedisKeys,
@@ -51,9 +58,12 @@ export class NotificationListener {
     // subscription is silently missing for a while. Subscribing once ready avoids the race.
     await readyOrTimeout(this.subscriber, 5000);
     await this.subscriber.subscribe(this.keys.registryChannel(), this.keys.controlChannel());
+    this.subscribed = true;
+    this.subscriber.on('ready', this.onReady);
   }
 
   async stop(): Promise<void> {
+    this.subscriber.off('ready', this.onReady);
     this.subscriber.off('message', this.onMessage);
     await this.subscriber.unsubscribe(this.keys.registryChannel(), this.keys.controlChannel()).catch(() => undefined);
   }

@@ -26,6 +26,8 @@ export class Notifier {
   private readonly onReady = (): void => {
     if (!this.subscribed) return;
     this.log.info('notification channel reconnected; reloading what was cached from announcements');
+    // ioredis re-subscribes after a reconnect, but not after a connection it had ended was opened again.
+    this.subscriber.subscribe(this.keys.registryChannel(), this.keys.breakerChannel()).catch((err: Error) => this.log.warn({ err: err.message }, 'resubscribe failed'));
     for (const fn of this.reconnectHandlers) fn();
   };
 

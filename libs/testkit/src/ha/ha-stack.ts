@@ -93,6 +93,8 @@ export class HaStack {
   readonly redis: RedisHa;
   readonly services: HaService[] = [];
   private stopping = false;
+  /** Set when a service refused its configuration (exit 2): restarting cannot help, the stack is unusable. */
+  failure: string | null = null;
   private readonly say: (msg: string) => void;
   /** What the api replicas sign with and the consumers verify (tests publishing as the api sign with it). */
   readonly eventSigningSecret: string;
@@ -152,6 +154,11 @@ export class HaStack {
     let startedAt = Date.now();
     s.process.onUnexpectedExit = (code, signal) => {
       if (this.stopping || this.opts.supervise === false) return;
+      if (code === 2) {
+        this.failure = `${s.name} refused its configuration (exit 2); see ${s.process.spec.logFile}`;
+        this.say(this.failure);
+        return;
+      }
       if (Date.now() - startedAt > 60_000) backoffMs = 1000;
       this.say(`${s.name} exited (code ${code}, signal ${signal}); restarting in ${backoffMs} ms (log: ${s.process.spec.logFile})`);
       setTimeout(() => {
@@ -190,6 +197,7 @@ export class HaStack {
     const deadline = Date.now() + timeoutMs;
     let lastSaid = 0;
     for (;;) {
+      if (this.failure) throw new Error(this.failure);
       const waiting = await this.notReady();
       if (waiting.length === 0) return;
       if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms: ${waiting.join(', ')}`);

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     adminToken = randomBytes(24).toString('hex');
     say(`ADMIN_TOKEN was not set; generated one for this run: ${adminToken}`);
   }
+  if (!process.env['EVENT_SIGNING_SECRET']) say('EVENT_SIGNING_SECRET was not set; generated one for this run (api replicas, ingestors and aggregators share it)');
   const stack = new HaStack({
     ports,
     dir,

@@ -141,6 +141,7 @@ describe('docker-compose.yml (security properties, parsed)', () => {
         expect(Number(env(name, 'KAFKA_TOPIC_REPLICATION_FACTOR')), name).to.equal(3);
         expect(Number(env(name, 'KAFKA_TOPIC_MIN_INSYNC_REPLICAS')), name).to.equal(2);
         expect(env(name, 'REDIS_URL'), name).to.equal('');
+        expect(required(env(name, 'EVENT_SIGNING_SECRET'), 'EVENT_SIGNING_SECRET'), name).to.equal(true);
         for (const dep of ['migrate', 'kafka-1', 'kafka-2', 'kafka-3']) expect(dependsOn(name), name).to.include(dep);
       }
       for (const name of ['api-1', 'api-2', 'aggregator-1', 'aggregator-2']) {

@@ -1,0 +1,205 @@
+// `npm run test:chaos` (issue 12): the HA stack on free ports, steady select → report traffic through both api
+// replicas, then in turn kill -9 of the partition-leading Kafka broker, the Redis primary, one api replica,
+// one aggregator and one ingestor, each started again after 10 s. Checks that every report acknowledged with
+// 200 is in Postgres exactly once and counted once in the aggregators' windows, that selects kept
+// succeeding, and that a dead upstream instance stayed skipped; prints the heal time of each fault.
+// Exits 1 on any failed check. The last line is the summary asked for by the issue.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDb, createRedis, dropTestDatabase, ensureDatabase, runMigrations } from '@apg/platform';
+import { freePort } from '../child-service';
+import { HttpClient } from '../http-client';
+import { register } from '../routing/routing-fixture';
+import { createTenant } from '../tenant';
+import { waitFor } from '../wait-for';
+import { HaStack, type HaPorts } from '../ha/ha-stack';
+import { ChaosTraffic, replicaOf } from './chaos-traffic';
+
+const ADMIN_TOKEN = `chaos-admin-${randomBytes(8).toString('hex')}`;
+const TOPIC = 'apg.call-results';
+const PAUSE_MS = 10_000;
+const THRESHOLD = 5; // BREAKER_CONSECUTIVE_FAILURES below
+const RATE = Number(process.env['CHAOS_RATE'] ?? 150);
+const SERVER_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const KEEP = process.env['CHAOS_KEEP'] === '1';
+
+const say = (msg: string) => console.log(`chaos: ${msg}`);
+const problems: string[] = [];
+const check = (ok: boolean, what: string) => {
+  if (!ok) problems.push(what);
+  say(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+};
+
+async function distinctFreePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
+async function main(): Promise<number> {
+  const p = await distinctFreePorts(17);
+  const ports: HaPorts = {
+    kafka: p.slice(0, 3), kafkaControllers: p.slice(3, 6), redis: [p[6]!, p[7]!], sentinels: [p[8]!, p[9]!, p[10]!],
+    api: [p[11]!, p[12]!], ingestor: [p[13]!, p[14]!], aggregator: [p[15]!, p[16]!],
+  };
+  const dir = mkdtempSync(path.join(tmpdir(), 'apg-chaos-'));
+  const dbUrl = new URL(SERVER_URL);
+  dbUrl.pathname = `/apg_test_chaos_${Date.now().toString(36)}`;
+  const databaseUrl = dbUrl.toString();
+  await ensureDatabase(databaseUrl);
+  await runMigrations(databaseUrl);
+  const stack = new HaStack({
+    ports, dir, databaseUrl, adminToken: ADMIN_TOKEN, say,
+    serviceEnv: {
+      LOG_LEVEL: 'info',
+      // Windows long enough to hold the whole run (so "counted once" can be read from them), and a dead
+      // instance that stays OPEN once opened (no half-open probes muddying its call count).
+      BREAKER_WINDOW_MS: '3600000', BREAKER_OPEN_MS: '3600000', BREAKER_MAX_OPEN_MS: '3600000',
+      BREAKER_CONSECUTIVE_FAILURES: String(THRESHOLD),
+      QUOTA_SELECTS_PER_SECOND: '100000',
+      KAFKA_TOPIC_PARTITIONS: '6',
+    },
+  });
+  const t0 = Date.now();
+  const redisTarget = () => ({ kind: 'sentinel' as const, sentinels: stack.redis.sentinelList.split(',').map((hp) => ({ host: '127.0.0.1', port: Number(hp.split(':')[1]) })), name: stack.redis.name });
+  let traffic: ChaosTraffic | null = null;
+  try {
+    await stack.start();
+    await stack.waitReady(240_000, (w) => say(`waiting for ${w.join(', ')}`));
+    say(`HA stack ready in ${Date.now() - t0} ms (logs in ${dir})`);
+
+    const a = new HttpClient(`http://127.0.0.1:${ports.api[0]}`);
+    const tenant = await createTenant({ http: a, admin: a.with({ authorization: `Bearer ${ADMIN_TOKEN}` }) }, `chaos-${randomBytes(4).toString('hex')}`);
+    const instances = await register(tenant, [0, 1, 2, 3, 4].map((i) => ({ businessId: `chaos-${i}`, apiIdentifier: 'chaos' })));
+    const dead = instances[4]!;
+    const replicas = ports.api.map((port, i) => replicaOf(`api-${i + 1}`, `http://127.0.0.1:${port}`, tenant.apiKey));
+    traffic = new ChaosTraffic(replicas, { apiType: 'MODEL', apiIdentifier: 'chaos' }, dead.id, { ratePerSecond: RATE, workers: Number(process.env['CHAOS_WORKERS'] ?? 16) });
+    traffic.start();
+
+    const redis = createRedis(redisTarget());
+    const prefix = 'apg:';
+    await waitFor('the dead instance OPEN in Redis', async () => {
+      const json = await redis.hget(`${prefix}breaker-states`, dead.id);
+      return json !== null && (JSON.parse(json) as { state: string }).state === 'OPEN';
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+    const warmDead = traffic.deadCalls.length;
+    await new Promise((r) => setTimeout(r, 5000));
+    say(`steady: ${traffic.selectsOk} selects, ${traffic.acked.size} reports acknowledged; dead instance opened after ${warmDead} calls`);
+
+    const faults: { name: string; kill: () => Promise<() => Promise<void>> }[] = [
+      {
+        name: 'kill -9 of the Kafka broker leading partition 0',
+        kill: async () => {
+          const leader = await stack.kafka.leaderOf(TOPIC, 0);
+          say(`  broker ${leader} leads ${TOPIC}/0`);
+          await stack.kafka.kill(leader);
+          return async () => stack.kafka.restart(leader);
+        },
+      },
+      {
+        name: 'kill -9 of the Redis primary',
+        kill: async () => {
+          const port = await stack.redis.killPrimary();
+          return async () => stack.redis.restartServer(port);
+        },
+      },
+      { name: 'kill -9 of api replica 2', kill: async () => { await stack.killService('api-2', PAUSE_MS); return async () => undefined; } },
+      { name: 'kill -9 of aggregator 1', kill: async () => { await stack.killService('aggregator-1', PAUSE_MS); return async () => undefined; } },
+      { name: 'kill -9 of ingestor 1', kill: async () => { await stack.killService('ingestor-1', PAUSE_MS); return async () => undefined; } },
+    ];
+    const heals: number[] = [];
+    let faultDeadCalls = 0;
+    for (const fault of faults) {
+      const start = Date.now();
+      const deadBefore = traffic.deadCalls.length;
+      const restart = await fault.kill();
+      await new Promise((r) => setTimeout(r, PAUSE_MS - (Date.now() - start)));
+      await restart();
+      let waitingFor = '';
+      await waitFor('the stack whole again (every /readyz 200, topic fully replicated, Redis replica healthy, no failed attempt for 2 s)', async () => {
+        const notReady = await stack.notReady();
+        waitingFor = `not ready: ${notReady.join(', ')}`;
+        if (notReady.length) return false;
+        waitingFor = 'topic not fully replicated';
+        if (!(await stack.kafka.fullyReplicated(TOPIC))) return false;
+        waitingFor = 'no healthy Redis replica';
+        await stack.redis.waitForHealthyReplica(1000);
+        waitingFor = 'failed attempts in the last 2 s';
+        return Date.now() - traffic!.lastFailureAt() > 2000;
+      }, { timeoutMs: 120_000, intervalMs: 250 }).catch((err: Error) => {
+        throw new Error(`${err.message} (${waitingFor})`);
+      });
+      const healMs = Date.now() - start;
+      heals.push(healMs);
+      const failures = traffic.attemptFailures.filter((t) => t >= start);
+      const disruption = failures.length ? failures[failures.length - 1]! - start : 0;
+      const episode = traffic.deadCalls.slice(deadBefore);
+      faultDeadCalls += episode.length;
+      const byReplica = new Map<string, number>();
+      for (const c of episode) byReplica.set(c.replica, (byReplica.get(c.replica) ?? 0) + 1);
+      const kinds = new Map<string, number>();
+      for (const f of traffic.failureLog.filter((x) => x.at >= start)) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
+      if (kinds.size) say(`  failed attempts by kind: ${[...kinds].map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+      say(`${fault.name}: healed in ${healMs} ms (restarted after ${PAUSE_MS} ms); ${failures.length} failed attempts (retried) over ${disruption} ms; dead-instance calls ${episode.length}`);
+      for (const [replica, n] of byReplica) check(n <= THRESHOLD, `${fault.name}: dead instance called ${n} times through ${replica} (≤ ${THRESHOLD})`);
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+    await traffic.stop();
+
+    // Everything acknowledged must reach Postgres exactly once and the windows once.
+    const db = createDb(databaseUrl, { max: 2 });
+    const counts = async () => {
+      const r = await db.query<{ selection_id: string; n: string }>('chaos.count_by_selection',
+        'SELECT selection_id, count(*) AS n FROM call_results WHERE project_id = $1 GROUP BY selection_id', [tenant.projectId]);
+      return new Map(r.rows.map((x) => [x.selection_id, Number(x.n)]));
+    };
+    let rows = new Map<string, number>();
+    await waitFor('every acknowledged report in Postgres', async () => {
+      rows = await counts();
+      return [...traffic!.acked.keys()].every((id) => rows.has(id));
+    }, { timeoutMs: 90_000, intervalMs: 1000 }).catch(() => undefined);
+    const acked = [...traffic.acked.keys()];
+    const stored = acked.filter((id) => (rows.get(id) ?? 0) >= 1).length;
+    const duplicated = [...rows.values()].filter((n) => n > 1).length;
+    const lost = acked.length - stored;
+    const extra = [...rows.keys()].filter((id) => !traffic!.acked.has(id)).length;
+    say(`${acked.length} acknowledged, ${rows.size} distinct in Postgres (${extra} stored whose 200 never reached the client), ${duplicated} duplicated, ${lost} lost`);
+
+    const healthy = new Set(instances.slice(0, 4).map((x) => x.id));
+    const healthyRows = await db.query<{ n: string }>('chaos.count_healthy',
+      'SELECT count(*) AS n FROM call_results WHERE project_id = $1 AND instance_id = ANY($2::text[])', [tenant.projectId, [...healthy]]);
+    const expectedWindow = Number(healthyRows.rows[0]!.n);
+    let windowCalls = -1;
+    await waitFor('the windows to count every stored event of the healthy instances', async () => {
+      const all = await redis.hmget(`${prefix}breaker-states`, ...healthy);
+      windowCalls = all.reduce((sum, json) => sum + (json ? ((JSON.parse(json) as { stats?: { calls?: number } }).stats?.calls ?? 0) : 0), 0);
+      return windowCalls === expectedWindow;
+    }, { timeoutMs: 60_000, intervalMs: 500 }).catch(() => undefined);
+    await db.close();
+    redis.disconnect();
+
+    check(traffic.selectsFailed === 0, `selects kept succeeding: ${traffic.selectsOk} ok, ${traffic.selectsFailed} failed on every replica`);
+    check(traffic.reportsUnacked === 0, `every report acknowledged after retries (${traffic.reportsUnacked} never were)`);
+    check(lost === 0, `no acknowledged report lost (${lost})`);
+    check(duplicated === 0, `no report stored twice (${duplicated})`);
+    check(windowCalls === expectedWindow, `windows count each stored event of the healthy instances once: ${windowCalls} in the windows, ${expectedWindow} stored`);
+    const maxHeal = Math.max(...heals);
+    if (problems.length) console.log(`chaos: ${problems.length} check(s) failed:\n  ${problems.join('\n  ')}`);
+    console.log(`chaos: acknowledged ${acked.length}, stored ${stored}, duplicated ${duplicated}, lost ${lost}, dead-instance calls ${faultDeadCalls}, max heal ${maxHeal} ms`);
+    return problems.length ? 1 : 0;
+  } finally {
+    await traffic?.stop();
+    await stack.stop();
+    await dropTestDatabase(databaseUrl).catch(() => undefined);
+    if (!KEEP) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then((code) => {
+  process.exit(code);
+}, (err: Error) => {
+  console.error(`chaos: ${err.stack ?? err.message}`);
+  process.exit(1);
+});
