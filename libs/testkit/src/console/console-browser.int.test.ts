@@ -99,7 +99,7 @@ describe('console: the admin console in a real browser', function () {
     await page.getByLabel('Project name').fill(state.projectName);
     await page.getByLabel('Project name').press('Enter');
     await page.getByRole('dialog', { name: 'Project created' }).waitFor();
-    state.apiKey = await page.getByLabel('API key').inputValue();
+    state.apiKey = await page.getByRole('textbox', { name: 'API key', exact: true }).inputValue();
     expect(state.apiKey).to.match(/^gw_\w{20,}/);
     await page.getByRole('button', { name: 'Copy' }).waitFor();
     await b.shot('04-project-created');
@@ -115,6 +115,41 @@ describe('console: the admin console in a real browser', function () {
     await b.shot('06-api-keys');
     const projects = await api.admin.get<{ data: { id: string; name: string }[] }>('/api/admin/projects');
     state.projectId = projects.body.data.find((p) => p.name === state.projectName)!.id;
+  });
+
+  it('creates an API key shown once, edits it, revokes and deletes it after confirming', async () => {
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('button', { name: 'New API key' }).click();
+    await page.getByLabel('Description', { exact: true }).fill('throwaway key');
+    await page.getByLabel('Description', { exact: true }).press('Enter');
+    await page.getByRole('dialog', { name: 'API key created' }).waitFor();
+    const plaintext = await page.getByRole('textbox', { name: 'API key', exact: true }).inputValue();
+    expect(plaintext).to.match(/^gw_\w{20,}/);
+    await page.getByRole('button', { name: 'Done' }).click();
+    const row = page.locator('tr', { hasText: 'throwaway key' });
+    await row.waitFor();
+    expect(await row.locator('code').innerText()).to.equal(`${plaintext.slice(0, 8)}••••••••••••`);
+    expect(await page.content()).not.to.include(plaintext);
+    // Edit the description; a bad expiry is named at its field.
+    await row.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Expires (optional)').fill('next tuesday');
+    await b.expecting(/status of 400/, async () => {
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.locator('#key-exp-error').waitFor();
+    });
+    await page.getByLabel('Expires (optional)').fill('2099-01-01T00:00:00Z');
+    await page.getByLabel('Description', { exact: true }).fill('throwaway key, edited');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const edited = page.locator('tr', { hasText: 'throwaway key, edited' });
+    await edited.waitFor();
+    // Revoke asks first; the key then answers 401.
+    await edited.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog', { name: 'Please confirm' }).getByRole('button', { name: 'Revoke' }).click();
+    await edited.locator('.badge[data-value="REVOKED"]').waitFor();
+    expect((await new HttpClient(base).with({ 'api-key': plaintext }).get('/api/health/protected')).status).to.equal(401);
+    await edited.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog', { name: 'Please confirm' }).getByRole('button', { name: 'Delete' }).click();
+    await edited.waitFor({ state: 'detached' });
   });
 
   it('registers instances through the validated form (bad values named at the field)', async () => {
@@ -248,6 +283,20 @@ describe('console: the admin console in a real browser', function () {
       await b.shot(shot);
     }
     await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('deletes a project only after confirming; its key stops working', async () => {
+    await page.getByRole('link', { name: 'Projects' }).click();
+    const row = page.locator(`tr[data-project="${state.projectName}"]`);
+    await row.getByRole('button', { name: 'Delete' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Please confirm' });
+    await confirm.getByText(state.projectName).waitFor();
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await row.waitFor();
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect((await new HttpClient(base).with({ 'api-key': state.apiKey }).get('/api/health/protected')).status).to.equal(401);
   });
 
   it('logs out: back to the login form, and the old cookie opens nothing', async () => {
