@@ -317,7 +317,7 @@ export function createApi(deps: ApiDeps): ApiService {
   };
   // Before '/health', which would otherwise take this path unauthenticated.
   mount('/health/protected', protectedHealthRoutes(), withKey);
-  mount('/health', healthRoutes({ db, redis, breakers, producer, circuit, heartbeat, pipeline, spool: spoolHealth, version: options.version }), anonymous);
+  mount('/health', healthRoutes({ db, redis, breakers, producer, circuit, pgCircuit, heartbeat, pipeline, spool: spoolHealth, version: options.version }), anonymous);
   mount('/projects', projectRoutes({ projects }), anonymous);
   mount('/gateway', gatewayRoutes({ selection, registry, delivery, state: routingState, log, leaseTtlMs: options.leaseTtlMs, retentionMs: options.retentionDays * 86_400_000 }), withKey);
   mount('/instances', instanceRoutes({ instances: instanceStore, notifier, breakerStates }), withKey);
@@ -351,7 +351,7 @@ export function createApi(deps: ApiDeps): ApiService {
     // local breakers while the aggregator is away.
     // Neither does Postgres or Redis: selects and reports go on from the caches and local breakers (README
     // "Outages"), so taking every replica out of a load balancer would turn a dependency outage into ours.
-    const d = await checkDependencies({ db, redis, breakers, producer, circuit, heartbeat, pipeline, spool: spoolHealth });
+    const d = await checkDependencies({ db, redis, breakers, producer, circuit, pgCircuit, heartbeat, pipeline, spool: spoolHealth });
     const up = d.postgres.status === 'UP' && d.redis.status === 'UP';
     res.status(200).json({ status: up ? 'UP' : 'DEGRADED', dependencies: d });
   });

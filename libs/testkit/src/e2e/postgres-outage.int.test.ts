@@ -13,7 +13,7 @@ import { waitFor } from '../wait-for';
 interface Health {
   status: string;
   stalled: string[];
-  dependencies: { postgres: { status: string } };
+  dependencies: { postgres: { status: string; circuit?: string } };
 }
 
 /** Outage phases last several times the cache TTLs the api runs with here (1 s). */
@@ -92,31 +92,35 @@ describe('Postgres down for one api replica and the ingestor (real processes, TC
   const health = async (): Promise<Health> => (await apiA.http.get<{ data: Health }>('/api/health')).body.data;
   const metricsOfA = async () => parseExposition((await apiA.http.get('/metrics')).text);
 
-  /** One select and one report of the selected instance; the select's latency. */
-  async function selectAndReport(client: HttpClient): Promise<{ select: number; report: number; ms: number; body: string }> {
+  /** One select and one report of the selected instance; the latency of each. */
+  async function selectAndReport(client: HttpClient): Promise<{ select: number; report: number; ms: number; reportMs: number; body: string }> {
     const t0 = performance.now();
     const sel = await client.post<{ data: { id: string; businessId: string } }>('/api/gateway/select-instance', { apiType: 'MODEL', apiIdentifier: 'pgout' });
     const ms = performance.now() - t0;
-    if (sel.status !== 200) return { select: sel.status, report: 0, ms, body: sel.text };
+    if (sel.status !== 200) return { select: sel.status, report: 0, ms, reportMs: 0, body: sel.text };
+    const t1 = performance.now();
     const rep = await client.post('/api/gateway/report-result', { instanceId: sel.body.data.id, businessId: sel.body.data.businessId, success: true, latencyMs: 12 });
+    const reportMs = performance.now() - t1;
     if (rep.status === 200) reportsOk++;
-    return { select: sel.status, report: rep.status, ms, body: rep.text };
+    return { select: sel.status, report: rep.status, ms, reportMs, body: rep.text };
   }
 
   /** Selects and reports on A for `ms`; every failure with its body. */
-  async function traffic(ms: number): Promise<{ n: number; failures: string[]; latencies: number[] }> {
+  async function traffic(ms: number): Promise<{ n: number; failures: string[]; latencies: number[]; reportLatencies: number[] }> {
     const failures: string[] = [];
     const latencies: number[] = [];
+    const reportLatencies: number[] = [];
     let n = 0;
     const until = Date.now() + ms;
     while (Date.now() < until) {
       const r = await selectAndReport(keptOnA);
       n++;
       latencies.push(r.ms);
+      reportLatencies.push(r.reportMs);
       if (r.select !== 200 || r.report !== 200) failures.push(`${r.select}/${r.report} ${r.body}`);
       await new Promise((res) => setTimeout(res, 20));
     }
-    return { n, failures, latencies };
+    return { n, failures, latencies, reportLatencies };
   }
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -130,11 +134,13 @@ describe('Postgres down for one api replica and the ingestor (real processes, TC
   }
 
   let baseline: number[] = [];
+  let reportBaseline: number[] = [];
 
   it('warms up: keys, projects and instances seen on A, reports flowing', async () => {
     const r = await traffic(2000);
     expect(r.failures).to.deep.equal([]);
     baseline = r.latencies;
+    reportBaseline = r.reportLatencies;
     const rev = await selectAndReport(revokedOnA);
     expect(rev.select).to.equal(200);
     expect((await health()).dependencies.postgres.status).to.equal('UP');
@@ -166,7 +172,7 @@ describe('Postgres down for one api replica and the ingestor (real processes, TC
     expect(admin.status).to.equal(503);
     expect(admin.body.errorCode).to.equal('DEPENDENCY_UNAVAILABLE');
     const h = await health();
-    expect(h.dependencies.postgres.status).to.equal('DOWN');
+    expect(h.dependencies.postgres).to.deep.equal({ status: 'DOWN', circuit: 'OPEN' });
     expect(h.stalled).to.include('postgres');
     expect((await apiA.http.get('/readyz')).status, 'the replica still serves: it stays in the load balancer').to.equal(200);
     const m = await metricsOfA();
@@ -188,7 +194,7 @@ describe('Postgres down for one api replica and the ingestor (real processes, TC
       await new Promise((res) => setTimeout(res, 200));
     }
     const r = await during;
-    console.log(`      hung: ${r.n} selects+reports, ${r.failures.length} failed; select median ${median(r.latencies).toFixed(1)} ms, p99 ${p99(r.latencies).toFixed(1)} ms (before: median ${median(baseline).toFixed(1)}, p99 ${p99(baseline).toFixed(1)} ms); writes ${writes.map((w) => `${w.status} in ${Math.round(w.ms)} ms`).join(', ')}`);
+    console.log(`      hung: ${r.n} selects+reports, ${r.failures.length} failed; select median ${median(r.latencies).toFixed(1)} ms, p99 ${p99(r.latencies).toFixed(1)} ms (before: median ${median(baseline).toFixed(1)}, p99 ${p99(baseline).toFixed(1)} ms); reports median ${median(r.reportLatencies).toFixed(1)} ms, max ${Math.max(...r.reportLatencies).toFixed(1)} ms (before ${median(reportBaseline).toFixed(1)} ms); writes ${writes.map((w) => `${w.status} in ${Math.round(w.ms)} ms`).join(', ')}`);
     expect(r.failures, 'failed selects/reports for known keys and instances').to.deep.equal([]);
     for (const w of writes) {
       expect(w).to.include({ status: 503, errorCode: 'DEPENDENCY_UNAVAILABLE' });
@@ -199,6 +205,9 @@ describe('Postgres down for one api replica and the ingestor (real processes, TC
     for (const w of writes.slice(-3)) expect(w.ms, 'circuit open: at once').to.be.below(300);
     // Selects never wait on Postgres: not slower than before the outage (a loaded machine's slack).
     expect(median(r.latencies)).to.be.below(Math.max(2 * median(baseline), median(baseline) + 10));
+    // Reports neither: an instance past its TTL is answered from the cache and reloaded behind the report.
+    expect(median(r.reportLatencies)).to.be.below(Math.max(2 * median(reportBaseline), median(reportBaseline) + 10));
+    expect(Math.max(...r.reportLatencies), 'no report waits for a hung Postgres').to.be.below(QUERY_TIMEOUT_MS);
   });
 
   it('Postgres back: writes work again, and every report acknowledged is stored exactly once', async () => {

@@ -9,7 +9,11 @@ import type { SpoolStats } from '../spool/report-spool';
 import type { PipelineWatch, StageReport } from './pipeline-watch';
 
 export interface DependencyReport {
-  postgres: { status: 'UP' | 'DOWN' };
+  /**
+   * `circuit` OPEN: statements fail at once (writes 503 DEPENDENCY_UNAVAILABLE) and the caches serve their
+   * last copies (README "Outages"); absent where no circuit is installed.
+   */
+  postgres: { status: 'UP' | 'DOWN'; circuit?: 'CLOSED' | 'OPEN' };
   /** `circuit` OPEN: selects no longer wait for Redis and decide from in-process state. */
   redis: { status: 'UP' | 'DOWN'; breakerSnapshotAgeMs: number | null; circuit: 'CLOSED' | 'OPEN' };
   /**
@@ -37,6 +41,8 @@ export interface HealthDeps {
   pipeline: PipelineWatch;
   /** The report spool's figures and its size limit. */
   spool: { stats(): SpoolStats; maxBytes: number };
+  /** The api's Postgres circuit, reported with the postgres dependency. */
+  pgCircuit?: { readonly state: 'CLOSED' | 'OPEN' };
 }
 
 export async function checkDependencies(deps: HealthDeps): Promise<DependencyReport> {
@@ -48,7 +54,7 @@ export async function checkDependencies(deps: HealthDeps): Promise<DependencyRep
   const beat = deps.heartbeat.last();
   const aggregator = deps.pipeline.report('aggregator');
   return {
-    postgres: { status: pgUp ? 'UP' : 'DOWN' },
+    postgres: { status: pgUp ? 'UP' : 'DOWN', ...(deps.pgCircuit ? { circuit: deps.pgCircuit.state } : {}) },
     redis: {
       status: redisUp ? 'UP' : 'DOWN',
       breakerSnapshotAgeMs: deps.breakers.lastRefreshAt ? now - deps.breakers.lastRefreshAt : null,

@@ -9,6 +9,13 @@ interface GroupEntry {
   invalidated?: boolean;
 }
 
+interface ByIdEntry {
+  projectId: string;
+  record: InstanceRecord | null;
+  loadedAt: number;
+  invalidated?: boolean;
+}
+
 /** A group's instances by apiIdentifier and by businessId (the seed matches either), built once per load. */
 export type GroupIndex = ReadonlyMap<string, readonly InstanceRecord[]>;
 
@@ -56,7 +63,8 @@ export class RegistryCache {
   private readonly inflight = new Map<string, Promise<GroupEntry>>();
   /** Per project, bumped by every invalidation: a load that started before it is never cached. */
   private readonly generations = new Map<string, number>();
-  private readonly byId = new Map<string, { projectId: string; record: InstanceRecord | null; loadedAt: number; invalidated?: boolean }>();
+  private readonly byId = new Map<string, ByIdEntry>();
+  private readonly byIdInflight = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly store: InstanceStore,
@@ -134,7 +142,20 @@ export class RegistryCache {
     const key = `${projectId}|${id}`;
     const hit = this.byId.get(key);
     // Reports look instances up by id; changes are announced, so the TTL only bounds a lost announcement.
-    if (hit && !hit.invalidated && this.now() - hit.loadedAt < this.opts.ttlMs * 6) return hit.record;
+    const age = hit ? this.now() - hit.loadedAt : Infinity;
+    if (hit && !hit.invalidated && age < this.opts.ttlMs * 6) return hit.record;
+    if (hit && !hit.invalidated && age <= this.opts.maxStaleMs) {
+      // Past its TTL only: answer now, reload behind the report (one reload per instance at a time).
+      if (!this.byIdInflight.has(key)) {
+        const p = this.loadById(projectId, id, key, hit).catch(() => this.opts.onStale?.()).finally(() => this.byIdInflight.delete(key));
+        this.byIdInflight.set(key, p);
+      }
+      return hit.record;
+    }
+    return this.loadById(projectId, id, key, hit);
+  }
+
+  private async loadById(projectId: string, id: string, key: string, hit: ByIdEntry | undefined): Promise<InstanceRecord | null> {
     const generation = this.generationOf(projectId);
     const startedAt = this.now();
     let record: InstanceRecord | null;
