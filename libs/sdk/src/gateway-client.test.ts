@@ -187,9 +187,17 @@ describe('GatewayClient.call (in-memory gateway)', () => {
     expect(e).to.include({ status: 502, errorCode: 'HTTP_502' });
   });
 
-  it('rejects options that cannot work', () => {
+  it('rejects options that cannot work', async () => {
     expect(() => new GatewayClient({ baseUrl: 'gw:8081', apiKey: 'k' })).to.throw(TypeError);
     expect(() => new GatewayClient({ baseUrl: 'http://gw', apiKey: '' })).to.throw(TypeError);
+    expect(() => new GatewayClient({ baseUrl: 'http://gw', apiKey: 'k', timeoutMs: 0 })).to.throw(TypeError);
+    const gw = fakeGateway(['a']);
+    const client = new GatewayClient({ baseUrl: 'http://gw', apiKey: 'k', fetch: gw.fetchImpl });
+    for (const bad of [{ maxAttempts: 0 }, { maxAttempts: 1.5 }, { deadlineMs: 0 }, { deadlineMs: Number.NaN }, { attemptTimeoutMs: -1 }]) {
+      const err = await client.call(req, () => 1, bad).catch((e: unknown) => e);
+      expect(err, JSON.stringify(bad)).to.be.instanceOf(TypeError);
+    }
+    expect(gw.selects, 'nothing selected for a call that cannot run').to.have.length(0);
   });
 });
 

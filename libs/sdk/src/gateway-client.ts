@@ -107,6 +107,7 @@ export class GatewayClient {
   constructor(private readonly options: GatewayClientOptions) {
     if (typeof options?.baseUrl !== 'string' || !/^https?:\/\//.test(options.baseUrl)) throw new TypeError('GatewayClient: baseUrl must be an http(s) URL');
     if (typeof options.apiKey !== 'string' || options.apiKey.length === 0) throw new TypeError('GatewayClient: apiKey is required');
+    if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) throw new TypeError('GatewayClient: timeoutMs must be a number > 0');
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.http = new HttpGateway(options.baseUrl, options.apiKey, options.fetch ?? fetch);
   }
@@ -167,6 +168,9 @@ export class GatewayClient {
     const deadlineMs = o.deadlineMs ?? 30_000;
     const idempotent = o.idempotencyKey !== undefined ? true : (o.idempotent ?? true);
     const backoff = { ...DEFAULT_BACKOFF, ...o.backoff };
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new TypeError(`call: maxAttempts must be an integer ≥ 1, got ${maxAttempts}`);
+    if (!(Number.isFinite(deadlineMs) && deadlineMs > 0)) throw new TypeError(`call: deadlineMs must be a number > 0, got ${deadlineMs}`);
+    if (o.attemptTimeoutMs !== undefined && !(Number.isFinite(o.attemptTimeoutMs) && o.attemptTimeoutMs > 0)) throw new TypeError(`call: attemptTimeoutMs must be a number > 0, got ${o.attemptTimeoutMs}`);
     const started = Date.now();
     // Aborts at the deadline or at the caller's abort; disposed on the way out so no timer outlives the call.
     const deadline = new LinkedAbort([o.signal], Math.max(1, deadlineMs));
