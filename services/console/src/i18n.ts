@@ -203,6 +203,11 @@ const en = {
   'skip.probe': 'probe permit taken',
   'skip.lower_tier': 'lower priority tier',
   'skip.degraded': 'degraded',
+  'via.strategy': 'strategy',
+  'via.affinity': 'affinity binding',
+  'via.probe': 'half-open probe',
+  'via.panic': 'panic mode',
+  apiKey: 'API key',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -401,6 +406,11 @@ const zh: Record<MessageKey, string> = {
   'skip.probe': '探测名额已占用',
   'skip.lower_tier': '较低优先级层',
   'skip.degraded': '性能下降',
+  'via.strategy': '策略',
+  'via.affinity': '亲和绑定',
+  'via.probe': '半开探测',
+  'via.panic': '恐慌模式',
+  apiKey: 'API 密钥',
 };
 
 export type Lang = 'en' | 'zh-CN';
@@ -438,7 +448,7 @@ export function translator(lang: Lang): T {
 }
 
 /** A translated enum value (`state.OPEN`), or the raw value when it has no entry. */
-export function enumLabel(t: T, group: 'state' | 'status' | 'stage' | 'skip', value: string): string {
+export function enumLabel(t: T, group: 'state' | 'status' | 'stage' | 'skip' | 'via', value: string): string {
   const key = `${group}.${value}` as MessageKey;
   return key in en ? t(key) : value;
 }

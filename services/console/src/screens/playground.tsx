@@ -109,7 +109,7 @@ export function Playground({ query }: { query: URLSearchParams }) {
             <dt>{t('chosen')}</dt><dd data-chosen={answer.businessId}><a href={href(`instances/${answer.id}`)}>{answer.businessId}</a> <code class="small">{answer.id}</code></dd>
             <dt>{t('breakerState')}</dt><dd><Badge group="state" value={answer.breakerState} /></dd>
             <dt>{t('strategy')}</dt><dd>{answer.explain?.strategy ?? '—'}</dd>
-            <dt>{t('via')}</dt><dd>{answer.explain?.via ?? '—'}</dd>
+            <dt>{t('via')}</dt><dd>{answer.explain ? enumLabel(t, 'via', answer.explain.via) : '—'}</dd>
             <dt>{t('fallbackUsed')}</dt><dd>{answer.fallbackUsed ? `${t('yes')} (${answer.servedApiIdentifier})` : t('no')}</dd>
             {answer.panic && <><dt>{t('panicServed')}</dt><dd>{t('yes')}</dd></>}
           </dl>

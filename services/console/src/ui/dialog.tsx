@@ -80,7 +80,7 @@ export function SecretOnce({ value }: { value: string }) {
   const input = useRef<HTMLInputElement>(null);
   return (
     <div class="secret">
-      <input ref={input} class="secret-value" readOnly value={value} aria-label="API key" onFocus={(e) => e.currentTarget.select()} />
+      <input ref={input} class="secret-value" readOnly value={value} aria-label={t('apiKey')} onFocus={(e) => e.currentTarget.select()} />
       <button
         type="button"
         class="btn btn-primary"
