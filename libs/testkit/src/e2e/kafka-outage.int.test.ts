@@ -191,4 +191,40 @@ describe('api with Kafka unreachable: reports spooled, drained in order, once (r
     expect(await metric(restarted, 'apg_report_spool_dropped_total', { reason: 'corrupt' })).to.equal(1);
     expect(restarted.output()).to.contain('torn or corrupt frame cut');
   });
+  it('(f) age limit: spooled reports older than REPORT_SPOOL_MAX_AGE_MS are dropped and counted, never produced', async () => {
+    const api = await apiBehindProxy(await newDir(), { REPORT_SPOOL_MAX_AGE_MS: '1000' });
+    const tenant = await createTenant(api);
+    const [id] = await registerModels(tenant.http, 1);
+    const outcomes = await reportSequences(tenant.http, [id!], 10);
+    expect(outcomes.filter((o) => o.delivery === 'SPOOLED')).to.have.length(10);
+    // Dropped by the drainer even while Kafka stays down: the space is freed and the drop is visible.
+    await waitFor('10 spooled reports expired', async () => (await metric(api, 'apg_report_spool_dropped_total', { reason: 'expired' })) === 10, { timeoutMs: 30_000 });
+    expect((await health(api)).dependencies.kafka.spool.records).to.equal(0);
+
+    proxy.restore();
+    // Once connected, a fresh report goes straight to Kafka (had it been spooled and waited past 1 s, it would expire too).
+    await waitFor('producer connected', async () => (await health(api)).dependencies.kafka.status === 'UP', { timeoutMs: 60_000 });
+    const fresh = await reportSequences(tenant.http, [id!], 1, 100);
+    expect(fresh[0]).to.deep.include({ status: 200, delivery: 'KAFKA' });
+    const stored = await expectStoredOnce(probe, tenant.projectId, 1);
+    expect(stored.get(id!)).to.deep.equal([100]);
+    expect(await metric(api, 'apg_report_spool_drained_total')).to.equal(0);
+    expect(await metric(api, 'apg_report_spool_dropped_total', { reason: 'expired' })).to.equal(10);
+  });
+
+  it('(g) local breakers learn from spooled reports: a failing instance is skipped while Kafka is down', async () => {
+    const api = await apiBehindProxy(await newDir());
+    const tenant = await createTenant(api);
+    const [bad, good] = await registerModels(tenant.http, 2);
+    for (let k = 0; k < 6; k++) {
+      const rep = await tenant.http.post<{ data: { delivery: string } }>('/api/gateway/report-result', { instanceId: bad, businessId: 'k', success: false, latencyMs: 5, errorType: 'UPSTREAM_5XX' });
+      expect(rep.status).to.equal(200);
+      expect(rep.body.data.delivery).to.equal('SPOOLED');
+    }
+    for (let k = 0; k < 10; k++) {
+      const sel = await tenant.http.post<{ data: { id: string } }>('/api/gateway/select-instance', { apiIdentifier: 'gpt4o', apiType: 'MODEL', strategy: 'ROUND_ROBIN' });
+      expect(sel.status).to.equal(200);
+      expect(sel.body.data.id, 'the failing instance is skipped').to.equal(good);
+    }
+  });
 });

@@ -156,6 +156,7 @@ export class ReportProducer {
       retry: { retries: 2, initialRetryTime: 50, maxRetryTime: 500 },
     });
     this.producer.on('producer.disconnect', () => {
+      if (this.connected) this.log.warn('Kafka producer disconnected');
       this.connected = false;
     });
   }
@@ -166,10 +167,12 @@ export class ReportProducer {
 
   /** Connects, or keeps trying in the background: the api must serve selects without Kafka. */
   connect(): Promise<void> {
+    const started = Date.now();
     this.connecting ??= this.producer
       .connect()
       .then(() => {
         this.connected = true;
+        this.log.info({ ms: Date.now() - started }, 'Kafka producer connected');
       })
       .catch((err: Error) => {
         this.log.warn({ err: err.message }, 'Kafka producer not connected; reports answer 503 until it is');
