@@ -67,16 +67,18 @@ describe('numeric settings', () => {
     }
 
     // The regex this replaced backtracked quadratically: 60,000 digits and a letter blocked a replica for 34 s.
-    it('refuses a 1 MB digit string with a trailing letter in a few ms (length cap)', () => {
+    // Quadratic work on 1 MB takes minutes, so the bounds below separate the two behaviours by orders of
+    // magnitude while staying far above what a loaded CI machine adds (the real figures are in the README).
+    it('refuses a 1 MB digit string with a trailing letter at once (length cap)', () => {
       const s = `${'1'.repeat(1 << 20)}a`;
-      expect(timed(() => expect(parseDecimal(s)).to.equal(null))).to.be.below(5);
+      expect(timed(() => expect(parseDecimal(s)).to.equal(null))).to.be.below(100);
     });
 
     it('scans a 1 MB string in linear time even without the cap', () => {
       const digits = '1'.repeat(1 << 20);
       const pathological = [`${digits}a`, `${digits}.${digits}e`, `${' '.repeat(1 << 20)}x`, `1${'e'.repeat(1 << 20)}`, `${'-'.repeat(1 << 20)}1`, `${'.'.repeat(1 << 20)}`];
       for (const s of pathological) {
-        expect(timed(() => expect(parseDecimal(s, Infinity)).to.equal(null)), `${s.slice(0, 3)}…`).to.be.below(50);
+        expect(timed(() => expect(parseDecimal(s, Infinity)).to.equal(null)), `${s.slice(0, 3)}…`).to.be.below(1000);
       }
       // A valid 1 MB decimal is read too (and overflows to Infinity, which is not a number here).
       expect(parseDecimal(digits, Infinity)).to.equal(null);

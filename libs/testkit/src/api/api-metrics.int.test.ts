@@ -193,7 +193,8 @@ describe('api metrics and request ids (real stack)', function () {
         );
         return (r.rows[0]?.n ?? 0) > 0 || null;
       });
-      expect(await pending).to.equal(500);
+      // A database failure mid-select is a dependency failure (503 DEPENDENCY_UNAVAILABLE), still counted as outcome error.
+      expect(await pending).to.equal(503);
     });
   });
 
