@@ -65,3 +65,34 @@ describe('Redis target (REDIS_URL or REDIS_SENTINELS + REDIS_SENTINEL_NAME)', ()
     }
   });
 });
+
+describe('signed events configuration (EVENT_SIGNING_SECRET, REQUIRE_SIGNED_EVENTS, SIGNING_KEY_CACHE_TTL_MS)', () => {
+  const consumer = z.object({ ...envFragments.eventSigning });
+  const api = z.object({ ...envFragments.eventSigningSecret });
+  const secret = 's'.repeat(32);
+  const problemsOf = (schema: z.ZodObject, env: Record<string, string>): string[] => {
+    try {
+      parseEnv(schema, env);
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  };
+
+  it('requires the secret (no default) in the api and the consumers, at least 32 characters', () => {
+    for (const schema of [consumer, api]) {
+      expect(problemsOf(schema, {})).to.have.length(1);
+      expect(problemsOf(schema, {})[0]).to.match(/^EVENT_SIGNING_SECRET: EVENT_SIGNING_SECRET is required/);
+      expect(problemsOf(schema, { EVENT_SIGNING_SECRET: '' })[0], 'empty counts as unset').to.match(/is required/);
+      expect(problemsOf(schema, { EVENT_SIGNING_SECRET: 's'.repeat(31) })[0]).to.match(/at least 32 characters/);
+      expect(problemsOf(schema, { EVENT_SIGNING_SECRET: secret })).to.deep.equal([]);
+    }
+  });
+
+  it('requires signed events unless told otherwise; the key cache TTL is bounded', () => {
+    expect(parseEnv(consumer, { EVENT_SIGNING_SECRET: secret })).to.deep.include({ REQUIRE_SIGNED_EVENTS: true, SIGNING_KEY_CACHE_TTL_MS: 10_000 });
+    expect(parseEnv(consumer, { EVENT_SIGNING_SECRET: secret, REQUIRE_SIGNED_EVENTS: 'false' }).REQUIRE_SIGNED_EVENTS).to.equal(false);
+    expect(problemsOf(consumer, { EVENT_SIGNING_SECRET: secret, REQUIRE_SIGNED_EVENTS: 'maybe' })[0]).to.match(/^REQUIRE_SIGNED_EVENTS/);
+    expect(problemsOf(consumer, { EVENT_SIGNING_SECRET: secret, SIGNING_KEY_CACHE_TTL_MS: '50' })[0]).to.match(/^SIGNING_KEY_CACHE_TTL_MS/);
+  });
+});
