@@ -56,8 +56,9 @@ export async function ensureTopics(
       });
     }
   } catch (err) {
-    // Another service created it between listTopics and createTopics.
-    if (!/already exists/i.test((err as Error).message)) throw err;
+    // Another service created it between listTopics and createTopics; or, on a cluster, waitForLeaders asked
+    // a broker that had not heard of the new topic yet (it exists: the consumer and producer retry).
+    if (!/already exists|does not host this topic-partition/i.test((err as Error).message)) throw err;
   } finally {
     await admin.disconnect();
   }

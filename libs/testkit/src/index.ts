@@ -5,3 +5,7 @@ export * from './stack';
 export * from './tenant';
 export * from './test-env';
 export * from './wait-for';
+export * from './ha/ha-stack';
+export * from './ha/kafka-cluster';
+export * from './ha/redis-ha';
+export * from './ha/managed-process';

@@ -118,16 +118,22 @@ async function main(): Promise<number> {
       await new Promise((r) => setTimeout(r, PAUSE_MS - (Date.now() - start)));
       await restart();
       let waitingFor = '';
+      const waits: string[] = [];
+      const note = (what: string) => {
+        if (what !== waitingFor) waits.push(`${what} until +${Date.now() - start} ms`);
+        waitingFor = what;
+      };
       await waitFor('the stack whole again (every /readyz 200, topic fully replicated, Redis replica healthy, no failed attempt for 2 s)', async () => {
         const notReady = await stack.notReady();
-        waitingFor = `not ready: ${notReady.join(', ')}`;
-        if (notReady.length) return false;
-        waitingFor = 'topic not fully replicated';
-        if (!(await stack.kafka.fullyReplicated(TOPIC))) return false;
-        waitingFor = 'no healthy Redis replica';
-        await stack.redis.waitForHealthyReplica(1000);
-        waitingFor = 'failed attempts in the last 2 s';
-        return Date.now() - traffic!.lastFailureAt() > 2000;
+        if (notReady.length) return note(`not ready: ${notReady.join(', ')}`), false;
+        if (!(await stack.kafka.fullyReplicated(TOPIC))) return note('topic not fully replicated'), false;
+        try {
+          await stack.redis.waitForHealthyReplica(1000);
+        } catch {
+          return note('no healthy Redis replica'), false;
+        }
+        if (Date.now() - traffic!.lastFailureAt() <= 2000) return note('failed attempts in the last 2 s'), false;
+        return true;
       }, { timeoutMs: 120_000, intervalMs: 250 }).catch((err: Error) => {
         throw new Error(`${err.message} (${waitingFor})`);
       });
@@ -141,6 +147,7 @@ async function main(): Promise<number> {
       for (const c of episode) byReplica.set(c.replica, (byReplica.get(c.replica) ?? 0) + 1);
       const kinds = new Map<string, number>();
       for (const f of traffic.failureLog.filter((x) => x.at >= start)) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
+      say(`  waited for: ${waits.map((w) => w.replace(/until \+(\d+) ms$/, '(first seen +$1 ms)')).join('; ') || 'nothing'}`);
       if (kinds.size) say(`  failed attempts by kind: ${[...kinds].map(([k, n]) => `${k} ×${n}`).join(', ')}`);
       say(`${fault.name}: healed in ${healMs} ms (restarted after ${PAUSE_MS} ms); ${failures.length} failed attempts (retried) over ${disruption} ms; dead-instance calls ${episode.length}`);
       for (const [replica, n] of byReplica) check(n <= THRESHOLD, `${fault.name}: dead instance called ${n} times through ${replica} (≤ ${THRESHOLD})`);

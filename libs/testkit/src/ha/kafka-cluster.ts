@@ -201,7 +201,13 @@ export class KafkaCluster {
   }
 }
 
-/** A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (what StorageTool random-uuid prints). */
-function kafkaUuid(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (what StorageTool random-uuid prints).
+ * Never one starting with '-': StorageTool's argument parser would take it for an option.
+ */
+export function kafkaUuid(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
