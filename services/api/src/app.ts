@@ -154,6 +154,8 @@ export interface ConsoleOptions {
   /** Login attempts per client address: burst, then this many per minute. */
   loginBurst: number;
   loginPerMinute: number;
+  /** A live event stream is ended (and the browser reconnects, authenticated again) after this long. */
+  streamLifetimeMs: number;
 }
 
 export const DEFAULT_CONSOLE_OPTIONS: Readonly<Omit<ConsoleOptions, 'dir'>> = Object.freeze({
@@ -161,6 +163,7 @@ export const DEFAULT_CONSOLE_OPTIONS: Readonly<Omit<ConsoleOptions, 'dir'>> = Ob
   cookieSecure: false,
   loginBurst: 10,
   loginPerMinute: 6,
+  streamLifetimeMs: 300_000,
 });
 
 export interface ApiDeps {
@@ -289,7 +292,7 @@ export function createApi(deps: ApiDeps): ApiService {
   const monitoring = new MonitoringService(new MonitoringStore(db), breakers);
   const consoleOptions: ConsoleOptions = { ...DEFAULT_CONSOLE_OPTIONS, dir: defaultConsoleDir(), ...options.console };
   const sessions = new ConsoleSessions(redis, keys, circuit, consoleOptions.sessionTtlMs);
-  const breakerStream = new BreakerStream();
+  const breakerStream = new BreakerStream({ maxClients: 200, keepAliveMs: 15_000, maxLifetimeMs: consoleOptions.streamLifetimeMs });
   notifier.onBreakerChange((id, snapshot) => breakerStream.record(id, snapshot));
   const dlq = new DlqWatch(deps.kafka, options.dlqTopic ?? 'apg.call-results.dlq', log.child({ component: 'dlq-watch' }));
   const loginThrottle = new ClientThrottle({ ratePerSecond: consoleOptions.loginPerMinute / 60, burst: consoleOptions.loginBurst, maxClients: 10_000 });

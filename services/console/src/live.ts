@@ -16,12 +16,18 @@ export type LiveStatus = 'connecting' | 'live' | 'reconnecting';
  */
 export function useBreakerEvents(enabled: boolean, onEvent: (e: LiveEvent) => void, onReconnect: () => void): LiveStatus {
   const [status, setStatus] = useState<LiveStatus>('connecting');
+  const [generation, setGeneration] = useState(0);
   const handlers = useRef({ onEvent, onReconnect });
   handlers.current = { onEvent, onReconnect };
   useEffect(() => {
     if (!enabled) return;
-    let wasOpen = false;
+    let wasOpen = generation > 0;
     const source = new EventSource('/api/admin/console/breaker-events');
+    // The server ends a stream after a while (so the session is checked again): open the next one at once.
+    source.addEventListener('reconnect', () => {
+      source.close();
+      setGeneration((g) => g + 1);
+    });
     source.onopen = () => {
       if (wasOpen) handlers.current.onReconnect();
       wasOpen = true;
@@ -36,6 +42,6 @@ export function useBreakerEvents(enabled: boolean, onEvent: (e: LiveEvent) => vo
       }
     });
     return () => source.close();
-  }, [enabled]);
+  }, [enabled, generation]);
   return status;
 }

@@ -12,7 +12,7 @@ function client() {
     set() { return res; },
     flushHeaders() {},
     write(s: string) { written.push(s); return true; },
-    end() { written.push('<end>'); },
+    end(s?: string) { if (s) written.push(s); written.push('<end>'); },
   });
   return { req: req as unknown as Request, res: res as unknown as Response, written, close: () => req.emit('close') };
 }
@@ -39,6 +39,17 @@ describe('console: breaker stream', () => {
     stream.stop();
     expect(b.written.at(-1)).to.equal('<end>');
     expect(stream.size).to.equal(0);
+  });
+
+  it('ends a stream after its lifetime, so the browser reconnects and is authenticated again', async () => {
+    const stream = new BreakerStream({ maxClients: 5, keepAliveMs: 60_000, maxLifetimeMs: 20 });
+    const a = client();
+    stream.open(a.req, a.res);
+    expect(stream.size).to.equal(1);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(a.written.slice(-2)).to.deep.equal(['event: reconnect\ndata: {}\n\n', '<end>']);
+    expect(stream.size).to.equal(0);
+    stream.stop();
   });
 
   it('refuses streams beyond its cap with 429', () => {

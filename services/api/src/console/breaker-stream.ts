@@ -15,6 +15,11 @@ export interface BreakerStreamOptions {
   maxClients: number;
   /** A comment line this often keeps proxies from closing a quiet stream. @default 15000 */
   keepAliveMs: number;
+  /**
+   * A stream is ended after this long; the browser reconnects at once and is authenticated again, so a session
+   * that ended elsewhere (logout in another tab, expiry) stops receiving events within this bound. @default 300000
+   */
+  maxLifetimeMs?: number;
 }
 
 /** Instances whose last state is remembered; past this the memory is dropped (the next record re-announces). */
@@ -80,7 +85,16 @@ export class BreakerStream {
         this.keepAlive = null;
       }
     };
-    req.on('close', close);
+    const lifetime = setTimeout(() => {
+      close();
+      // Tells the console to reconnect now rather than after `retry:` (it would show "reconnecting" meanwhile).
+      res.end('event: reconnect\ndata: {}\n\n');
+    }, this.options.maxLifetimeMs ?? 300_000);
+    lifetime.unref();
+    req.on('close', () => {
+      clearTimeout(lifetime);
+      close();
+    });
     res.on('error', close);
   }
 
