@@ -132,4 +132,26 @@ describe('ingestor: Postgres hung past the consumer session, then connections bl
     expect(child.child.exitCode, 'no restart needed').to.equal(null);
     await waitFor('ready again', async () => (await readyz()) === 200, { timeoutMs: 30_000 });
   });
+
+  it('frozen past its session (SIGSTOP: a GC pause, a VM stalled): evicted, rejoins by itself on waking, exactly once', async () => {
+    const d = await registerInstances(probe.db, 6);
+    await produce(d.instances, 100);
+    await storedExactly(d.projectId, 100, 'stored before the freeze');
+    child.child.kill('SIGSTOP');
+    const frozenAt = Date.now();
+    try {
+      await produce(d.instances, 200);
+      await waitFor('the frozen member evicted from its group', async () => (await members()) === 0, { timeoutMs: 30_000, intervalMs: 250 });
+    } finally {
+      child.child.kill('SIGCONT');
+    }
+    const wokeAt = Date.now();
+    await storedExactly(d.projectId, 300, 'events produced during the freeze stored', 90_000);
+    await waitFor('back in its group', async () => (await members()) === 1, { timeoutMs: 30_000, intervalMs: 250 });
+    console.log(`      frozen ${wokeAt - frozenAt} ms (session ${SESSION_MS} ms); caught up ${Date.now() - wokeAt} ms after waking; exit code ${String(child.child.exitCode)}`);
+    expect(child.child.exitCode, 'rejoined in-process').to.equal(null);
+    await produce(d.instances, 50);
+    await storedExactly(d.projectId, 350, 'consuming again');
+    await waitFor('ready again', async () => (await readyz()) === 200, { timeoutMs: 30_000 });
+  });
 });
