@@ -24,7 +24,9 @@ export type DeadLetterReason =
   | 'revoked_key'
   | 'expired_key'
   /** A project key signing an event of another project. */
-  | 'key_project_mismatch';
+  | 'key_project_mismatch'
+  /** The key's project is deactivated (the api answers its key 403; its direct events do not count either). */
+  | 'inactive_project';
 
 export interface DeadLetter {
   message: KafkaMessage;

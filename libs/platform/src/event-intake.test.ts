@@ -17,12 +17,12 @@ const STRANGER = 'd'.repeat(32);
 const directory = { ownersOf: (ids: Iterable<string>) => Promise.resolve(new Map([...ids].filter((i) => i !== 'e'.repeat(32)).map((i) => [i, i === STRANGER ? OTHER : PROJECT]))) } as unknown as InstanceDirectory;
 
 /** Keys as Postgres would hold them: PROJECT's key, OTHER's key, a revoked and an expired key of PROJECT, a key of no project. */
-const KEY = 'gw_project-key', OTHER_KEY = 'gw_other-key', REVOKED = 'gw_revoked', EXPIRED = 'gw_expired', LAPSED = 'gw_lapsed', ORPHAN = 'gw_orphan';
+const KEY = 'gw_project-key', PAUSED = 'gw_paused', OTHER_KEY = 'gw_other-key', REVOKED = 'gw_revoked', EXPIRED = 'gw_expired', LAPSED = 'gw_lapsed', ORPHAN = 'gw_orphan';
 const SERVICE = serviceSigningKey('api', 'x'.repeat(32));
-const rowOf = (apiKey: string, status: string, projectId: string | null, expiresAt: number | null = null): SigningKeyRow =>
-  ({ signingKeyId: signingKeyIdOfDigest(apiKeyDigest(apiKey)), keyDigest: apiKeyDigest(apiKey), status, expiresAt, projectId });
+const rowOf = (apiKey: string, status: string, projectId: string | null, expiresAt: number | null = null, projectStatus: string | null = projectId && 'ACTIVE'): SigningKeyRow =>
+  ({ signingKeyId: signingKeyIdOfDigest(apiKeyDigest(apiKey)), keyDigest: apiKeyDigest(apiKey), status, expiresAt, projectId, projectStatus });
 const rows = [rowOf(KEY, 'ACTIVE', PROJECT), rowOf(OTHER_KEY, 'ACTIVE', OTHER), rowOf(REVOKED, 'REVOKED', PROJECT), rowOf(EXPIRED, 'EXPIRED', PROJECT),
-  rowOf(LAPSED, 'ACTIVE', PROJECT, NOW), rowOf(ORPHAN, 'UNUSED', null)];
+  rowOf(LAPSED, 'ACTIVE', PROJECT, NOW), rowOf(ORPHAN, 'UNUSED', null), rowOf(PAUSED, 'ACTIVE', PROJECT, null, 'INACTIVE')];
 const store = { keysOf: (ids: readonly string[]) => Promise.resolve(rows.filter((r) => ids.includes(r.signingKeyId))) };
 const signing = (requireSigned = true): SigningPolicy => ({ keys: new SigningKeyBook(store, [SERVICE], {}, () => NOW), requireSigned });
 
@@ -71,6 +71,7 @@ const cases: [string, KafkaMessage, string][] = [
   ['another project\'s key for this project\'s instance', message({}, undefined, byKey(OTHER_KEY)), 'key_project_mismatch'],
   ['another project\'s key claiming that project for this instance', message({ projectId: OTHER }, undefined, byKey(OTHER_KEY)), 'foreign_instance'],
   ['a key of no project', message({}, undefined, byKey(ORPHAN)), 'key_project_mismatch'],
+  ['the active key of a deactivated project', message({}, undefined, byKey(PAUSED)), 'inactive_project'],
 ];
 
 describe('admitEvents', () => {

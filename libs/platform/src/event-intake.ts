@@ -115,5 +115,6 @@ function signatureProblem(d: Decoded, claim: { keyId: string; mac: Buffer }, key
   if (key.scope.kind === 'project' && key.scope.projectId !== d.event.projectId) {
     return { reason: 'key_project_mismatch', detail: `key ${id} does not sign for project ${d.event.projectId}` };
   }
+  if (key.scope.kind === 'project' && !key.scope.projectActive) return { reason: 'inactive_project', detail: `project ${d.event.projectId} is deactivated` };
   return null;
 }

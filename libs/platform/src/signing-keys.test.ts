@@ -4,7 +4,7 @@ import { SigningKeyBook } from './signing-keys';
 import type { SigningKeyRow } from './stores/signing-key-store';
 
 const idOf = (apiKey: string) => signingKeyIdOfDigest(apiKeyDigest(apiKey));
-const row = (apiKey: string, status = 'ACTIVE'): SigningKeyRow => ({ signingKeyId: idOf(apiKey), keyDigest: apiKeyDigest(apiKey), status, expiresAt: null, projectId: 'p'.repeat(32) });
+const row = (apiKey: string, status = 'ACTIVE'): SigningKeyRow => ({ signingKeyId: idOf(apiKey), keyDigest: apiKeyDigest(apiKey), status, expiresAt: null, projectId: 'p'.repeat(32), projectStatus: 'ACTIVE' });
 
 /** A store that records each query and answers from `rows` as it is at the time. */
 function fakeStore(rows: SigningKeyRow[]) {

@@ -10,8 +10,10 @@ export interface SigningKey {
   /**
    * The project whose instances it may sign for. A service credential (the api) signs for every project:
    * the api authenticated the tenant before it produced the event, and checked the instance itself.
+   * `projectActive` is false for a deactivated project: the api answers its key 403, so its events
+   * published straight to Kafka must not count either.
    */
-  scope: { kind: 'project'; projectId: string | null } | { kind: 'service' };
+  scope: { kind: 'project'; projectId: string | null; projectActive: boolean } | { kind: 'service' };
   /** `api_keys.status` (ACTIVE, UNUSED, REVOKED, EXPIRED); service credentials are ACTIVE. */
   status: string;
   /** Epoch ms, null when it never expires: checked at each verification, not when cached. */
@@ -147,7 +149,7 @@ function keyOfRow(row: SigningKeyRow): SigningKey {
   return {
     keyId: row.signingKeyId,
     secret: signingSecretOfDigest(row.keyDigest),
-    scope: { kind: 'project', projectId: row.projectId },
+    scope: { kind: 'project', projectId: row.projectId, projectActive: row.projectStatus === 'ACTIVE' },
     status: row.status,
     expiresAt: row.expiresAt,
   };

@@ -10,6 +10,8 @@ export interface SigningKeyRow {
   expiresAt: number | null;
   /** The project the key belongs to (`projects.api_key_id`), null when it has none. */
   projectId: string | null;
+  /** `projects.status` of that project (ACTIVE, INACTIVE), null when the key has none. */
+  projectStatus: string | null;
 }
 
 /** Project keys by signing key id (generated column, indexed: migration 1796005000000). */
@@ -19,9 +21,9 @@ export class SigningKeyStore {
   /** The keys among `ids` that exist; unknown ids are absent. One query, whatever the number of ids. */
   async keysOf(ids: readonly string[]): Promise<SigningKeyRow[]> {
     if (ids.length === 0) return [];
-    const { rows } = await this.db.query<{ signing_key_id: string; key_hash: string; status: string; expires_at: Date | null; project_id: string | null }>(
+    const { rows } = await this.db.query<{ signing_key_id: string; key_hash: string; status: string; expires_at: Date | null; project_id: string | null; project_status: string | null }>(
       'signing_keys.by_ids',
-      `SELECT k.signing_key_id, k.key_hash, k.status, k.expires_at, p.id AS project_id
+      `SELECT k.signing_key_id, k.key_hash, k.status, k.expires_at, p.id AS project_id, p.status AS project_status
          FROM api_keys k LEFT JOIN projects p ON p.api_key_id = k.id
         WHERE k.signing_key_id = ANY($1::text[])`,
       [ids],
@@ -32,6 +34,7 @@ export class SigningKeyStore {
       status: r.status,
       expiresAt: r.expires_at === null ? null : r.expires_at.getTime(),
       projectId: r.project_id,
+      projectStatus: r.project_status,
     }));
   }
 }

@@ -136,6 +136,29 @@ describe('signed events: only what a project key (or the api) signed counts (rea
       expect(letters.map((l) => [l.reason, String(l.headers['test-case'])])).to.deep.equal([['key_project_mismatch', 'key_project_mismatch'], ['revoked_key', 'revoked_key']]);
       await waitForRecord(probe.redis, names, inst.id, 'the aggregator counted the three good events', (rec) => rec.stats?.calls === 3);
     });
+
+    it('a deactivated project\'s key stops counting within the cache TTL (the api answers it 403), and counts again once reactivated', async () => {
+      const { probe, producer, names } = suite;
+      const p = await registerInstances(probe.db, 1);
+      const inst = p.instances[0]!;
+      const key = await registerProjectKey(probe.db, p.projectId);
+      const dlqBefore = await metricValue(ingestor!.metrics, 'apg_ingestor_messages_total', { outcome: 'dlq' });
+      const rejectedBefore = await metricValue(aggregator!.metrics, 'apg_aggregator_rejected_events_total', { reason: 'inactive_project' });
+      await probe.db.query('test.deactivate', `UPDATE projects SET status = 'INACTIVE' WHERE id = $1`, [p.projectId]);
+      await sleep(2 * KEY_TTL_MS);
+      // An AUTH_INVALID would park the instance: the deactivated tenant must not move its breakers from outside the api.
+      await produceMessages(producer, names.topic, [tagged(signed(callEvent(inst, { success: false, errorType: 'AUTH_INVALID', statusCode: 401 }), key), 'inactive_project')]);
+      await waitFor('one more dead letter', async () => (await metricValue(ingestor!.metrics, 'apg_ingestor_messages_total', { outcome: 'dlq' })) === dlqBefore + 1);
+      const letters = (await readDeadLetters(probe.kafka, names.dlqTopic, dlqBefore + 1)).filter((l) => l.value.includes(inst.id));
+      expect(letters.map((l) => l.reason)).to.deep.equal(['inactive_project']);
+      await waitFor('the aggregator refused it', async () => (await metricValue(aggregator!.metrics, 'apg_aggregator_rejected_events_total', { reason: 'inactive_project' })) === rejectedBefore + 1);
+
+      await probe.db.query('test.reactivate', `UPDATE projects SET status = 'ACTIVE' WHERE id = $1`, [p.projectId]);
+      await sleep(2 * KEY_TTL_MS);
+      await produceMessages(producer, names.topic, [signed(callEvent(inst), key)]);
+      await waitFor('the reactivated project\'s event stored', async () => (await countStored(probe.db, p.projectId)).rows === 1);
+      await waitForRecord(probe.redis, names, inst.id, 'counted once, not parked', (rec) => rec.stats?.calls === 1 && rec.state !== 'FORCED_OPEN');
+    });
   });
 
   describe('revocation through the admin API', () => {
