@@ -7,3 +7,4 @@ export { ReportSpool, SpoolFullError, type ReportSpoolOptions as ReportSpoolFile
 export { SpoolLockedError } from './spool/spool-lock';
 export { encodeFrame, type SpooledReport } from './spool/spool-record';
 export type { ReportSpoolOptions } from './app';
+export { removeStaleSpoolDirs } from './spool/stale-spool-dirs';

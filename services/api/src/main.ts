@@ -2,12 +2,17 @@
 // listens and handles signals.
 import { breakerDefaultsFromEnv, createDb, createIoMetrics, createKafka, createLogger, createMetricsRegistry, createRedis, redisTargetFromEnv, runMain } from '@apg/platform';
 import { DEFAULT_SMART_CONFIG, resolveSmartConfig } from '@apg/core';
+import path from 'node:path';
 import { createApi } from './app';
+import { removeStaleSpoolDirs } from './spool/stale-spool-dirs';
 import { defaultSpoolDir, parseApiEnv, quotasFromEnv } from './config';
 
 runMain('api', async () => {
   const env = parseApiEnv(process.env);
   const log = createLogger('api', env.LOG_LEVEL);
+  const spoolDir = env.REPORT_SPOOL_DIR ?? defaultSpoolDir(env.PORT, process.cwd(), process.pid);
+  // Ephemeral-port apis (tests, benches) get a spool directory per process: clear the empty ones dead ones left.
+  if (env.REPORT_SPOOL_DIR === undefined && env.PORT === 0) await removeStaleSpoolDirs(path.dirname(spoolDir), log);
   const metrics = createMetricsRegistry('api');
   const io = createIoMetrics(metrics);
   const db = createDb(env.DATABASE_URL, {
@@ -60,7 +65,7 @@ runMain('api', async () => {
         ...(env.CONSOLE_DIR !== undefined ? { dir: env.CONSOLE_DIR } : {}),
       },
       reportSpool: {
-        dir: env.REPORT_SPOOL_DIR ?? defaultSpoolDir(env.PORT, process.cwd(), process.pid),
+        dir: spoolDir,
         maxBytes: env.REPORT_SPOOL_MAX_BYTES,
         maxAgeMs: env.REPORT_SPOOL_MAX_AGE_MS,
         fsync: env.REPORT_SPOOL_FSYNC,

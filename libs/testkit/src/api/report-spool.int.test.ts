@@ -5,7 +5,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { CALL_RESULT_SCHEMA_VERSION, type CallResultEvent } from '@apg/contracts';
 import { createLogger } from '@apg/platform';
-import { ReportSpool, SpoolFullError, SpoolLockedError, encodeFrame, type ReportSpoolFileOptions, type SpoolDropReason } from '@apg/api';
+import { ReportSpool, SpoolFullError, SpoolLockedError, encodeFrame, removeStaleSpoolDirs, type ReportSpoolFileOptions, type SpoolDropReason } from '@apg/api';
 
 const log = createLogger('test', process.env['TEST_LOG_LEVEL'] ?? 'silent');
 
@@ -157,5 +157,35 @@ describe('report spool on disk', function () {
     expect((await fs.readFile(path.join(dir, 'spool.lock'), 'utf8')).trim()).to.equal(String(process.pid));
     await s.append({ spooledAt: Date.now(), events: [event(1)] });
     expect(s.stats().records).to.equal(1);
+  });
+  it('clears the empty api-pid-<pid> directories dead processes left, keeps live ones and any that still hold reports', async () => {
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const dead = spawn('true', [], { stdio: 'ignore' });
+    await new Promise((r) => dead.once('exit', r));
+    try {
+      const mk = async (name: string) => {
+        const d = path.join(dir, name);
+        await fs.mkdir(d);
+        await fs.writeFile(path.join(d, 'seg-000000000001.log'), '');
+        await fs.writeFile(path.join(d, 'spool.lock'), `${name.slice(8)}\n`);
+        return d;
+      };
+      const emptyDead = await mk(`api-pid-${dead.pid}`);
+      const live = await mk(`api-pid-${sleeper.pid}`);
+      // A dead one fully drained (cursor at the end of its only segment) is empty too.
+      const drained = await mk(`api-pid-${dead.pid! + 1_000_000}`);
+      await fs.writeFile(path.join(drained, 'seg-000000000001.log'), encodeFrame({ spooledAt: 1, events: [event(1)] }));
+      await fs.writeFile(path.join(drained, 'cursor.json'), JSON.stringify({ seq: 1, offset: (await fs.stat(path.join(drained, 'seg-000000000001.log'))).size }));
+      const holding = await mk(`api-pid-${dead.pid! + 2_000_000}`);
+      await fs.writeFile(path.join(holding, 'seg-000000000001.log'), encodeFrame({ spooledAt: 1, events: [event(2)] }));
+      const other = path.join(dir, 'api-8081');
+      await fs.mkdir(other);
+
+      const removed = await removeStaleSpoolDirs(dir, log);
+      expect(removed.sort()).to.deep.equal([emptyDead, drained].sort());
+      for (const kept of [live, holding, other]) expect((await fs.stat(kept)).isDirectory(), kept).to.equal(true);
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
   });
 });
