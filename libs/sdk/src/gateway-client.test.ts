@@ -36,6 +36,19 @@ const req = { apiIdentifier: 'gpt4o', apiType: 'MODEL' as const };
 const settle = () => new Promise((r) => setTimeout(r, 5));
 
 describe('GatewayClient.call (in-memory gateway)', () => {
+  it('"as long as it takes" means it: deadlineMs, attemptTimeoutMs and timeoutMs above 2^31 − 1 ms do not fire at once (Node would turn them into 1 ms)', async () => {
+    const gw = fakeGateway(['a']);
+    const client = new GatewayClient({ baseUrl: 'http://gw', apiKey: 'k', fetch: gw.fetchImpl, timeoutMs: 1e10 });
+    const out = await client.call(req, async (inst, { signal }) => {
+      await new Promise((r) => setTimeout(r, 30));
+      if (signal.aborted) throw new Error('aborted before its time');
+      return inst.id;
+    }, { deadlineMs: 1e10, attemptTimeoutMs: 1e10 });
+    expect(out.result).to.equal('a');
+    expect(out.attempts).to.have.length(1);
+    expect(await client.flushReports(Infinity)).to.equal(true);
+  });
+
   it('retries a 5xx on the next instance, excluding the ones tried, reporting each outcome with its selectionId', async () => {
     const gw = fakeGateway(['a', 'b', 'c']);
     const client = new GatewayClient({ baseUrl: 'http://gw:8081/', apiKey: 'k', fetch: gw.fetchImpl, callDefaults: { backoff: { initialMs: 0 } } });

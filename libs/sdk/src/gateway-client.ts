@@ -4,7 +4,7 @@ import { GatewayCallError, GatewayError, type Attempt } from './errors';
 import { HttpGateway } from './http-gateway';
 import { reportRequestOf } from './report-event';
 import { DEFAULT_BACKOFF, nextStep, type BackoffOptions } from './retry-plan';
-import { LinkedAbort, raceAbort, sleep } from './timers';
+import { LinkedAbort, raceAbort, sleep, timerDelay } from './timers';
 import type { CallOutcome, InstanceContext, ResultReporter, SelectRequest, SelectedInstance } from './types';
 
 /** Options of {@link GatewayClient}. */
@@ -147,7 +147,7 @@ export class GatewayClient {
   async flushReports(timeoutMs = 5000): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const all = Promise.all([...this.pending]).then(() => true);
-    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timerDelay(timeoutMs))));
     try {
       return await Promise.race([all, timeout]);
     } finally {
@@ -275,7 +275,7 @@ export class GatewayClient {
       return;
     }
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.report(outcome, instance), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+    await Promise.race([this.report(outcome, instance), new Promise<void>((r) => (timer = setTimeout(r, timerDelay(ms))))]);
     clearTimeout(timer);
   }
 

@@ -25,6 +25,16 @@ describe('KafkaReporter (no broker contacted)', () => {
     await r.close(100);
   });
 
+  it('flush(Infinity) / flush(1e10) wait instead of giving up at once (Node turns such timers into 1 ms); flush(NaN) takes the default', async () => {
+    // One valid event buffered for a broker that is not there: it stays queued, so flush can only time out.
+    const r = new KafkaReporter({ brokers: NO_BROKER, apiKey: 'k', connectionTimeoutMs: 100, sendRetries: 1000, retryBackoffMs: 10 });
+    r.report(valid());
+    const pending = (p: Promise<boolean>) => Promise.race([p.then((v) => `settled ${v}`), new Promise((res) => setTimeout(() => res('pending'), 300))]);
+    for (const t of [Infinity, 1e10, Number.NaN]) expect(await pending(r.flush(t)), `flush(${t})`).to.equal('pending');
+    const stats = await r.close(0);
+    expect(stats.dropped.closed).to.equal(1);
+  });
+
   it('after close(): reports are dropped as closed; close and flush are idempotent and quick when idle', async () => {
     const r = new KafkaReporter({ brokers: NO_BROKER, apiKey: 'k' });
     expect(await r.flush(50)).to.equal(true);

@@ -2,7 +2,7 @@ import { Kafka, Partitioners, logLevel, type Producer, type SASLOptions } from '
 import type { ConnectionOptions } from 'node:tls';
 import { apiKeyDigest, encodeCallResultEvent, signWithSecret, signingKeyIdOfDigest, signingSecretOfDigest } from '@apg/contracts';
 import { buildCallResultEvent } from './report-event';
-import { sleep, withTimeout } from './timers';
+import { sleep, timerDelay, withTimeout } from './timers';
 import { DROP_REASONS, SendBuffer, type DropReason, type OutgoingMessage } from './send-buffer';
 import type { KafkaCallOutcome, ResultReporter } from './types';
 
@@ -165,13 +165,16 @@ export class KafkaReporter implements ResultReporter {
   /**
    * Sends what is buffered now, without waiting for the linger. Resolves true once nothing is queued or in
    * flight, false if `timeoutMs` passed first (the events stay buffered and keep being retried). Never rejects.
+   * @param timeoutMs Longest wait; `Infinity` waits until idle (timers cap at ~24.8 days), NaN means the default. @default 10000
    */
   async flush(timeoutMs = 10_000): Promise<boolean> {
     if (this.idle()) return true;
+    // Plain-JS callers: a NaN or non-number timeout means the default, not "give up at once".
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) timeoutMs = 10_000;
     this.kick();
     let timer: NodeJS.Timeout | undefined;
     const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
-    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, timeoutMs))));
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timerDelay(timeoutMs))));
     try {
       return await Promise.race([idle, timeout]);
     } finally {
@@ -182,8 +185,10 @@ export class KafkaReporter implements ResultReporter {
   /**
    * Stops taking reports, sends what is buffered, disconnects; all within `timeoutMs`. What could not be sent
    * by then is dropped as `closed`. Resolves with the final counters; never rejects; idempotent.
+   * @param timeoutMs Budget of the whole close; `Infinity` waits until everything is sent, NaN means the default. @default 10000
    */
   async close(timeoutMs = 10_000): Promise<ReporterStats> {
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) timeoutMs = 10_000;
     const deadline = Date.now() + Math.max(0, timeoutMs);
     this.closed = true;
     // Leave a little of the budget for the disconnect.
@@ -224,7 +229,7 @@ export class KafkaReporter implements ResultReporter {
     if (this.pumping) return; // the running pump takes it
     if (this.buffer.queued >= this.opts.batchSize) return this.kick();
     if (this.timer) return;
-    this.timer = setTimeout(() => this.kick(), this.opts.lingerMs);
+    this.timer = setTimeout(() => this.kick(), timerDelay(this.opts.lingerMs));
     // A buffered event must not keep a finished process alive: close() (or flush()) sends it.
     this.timer.unref();
   }

@@ -1,8 +1,21 @@
+/** Longest delay a Node timer can hold (2^31 − 1 ms, ~24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A delay a timer can really wait: Node turns anything above 2^31 − 1 ms (Infinity included) into 1 ms, so a
+ * caller asking for "as long as it takes" (`close(Infinity)`, `deadlineMs: 1e10`) would get the opposite —
+ * a flush given up at once, a call aborted before it starts. Clamped to [0, MAX_TIMER_MS]; NaN is 0.
+ */
+export function timerDelay(ms: number): number {
+  if (Number.isNaN(ms)) return 0;
+  return Math.min(MAX_TIMER_MS, Math.max(0, ms));
+}
+
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects: the caller checks the signal). */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
+    const timer = setTimeout(done, timerDelay(ms));
     function done() {
       clearTimeout(timer);
       signal.removeEventListener('abort', done);
@@ -20,7 +33,7 @@ export class TimeoutError extends Error {
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   p.catch(() => undefined);
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutError(`no answer within ${ms} ms`)), ms)));
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutError(`no answer within ${ms} ms`)), timerDelay(ms))));
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -74,7 +87,7 @@ export class LinkedAbort {
       this.timer = setTimeout(() => {
         this.timedOut = true;
         this.controller.abort(new TimeoutError(`timed out after ${timeoutMs} ms`));
-      }, Math.max(1, timeoutMs));
+      }, Math.max(1, timerDelay(timeoutMs)));
     }
   }
 
