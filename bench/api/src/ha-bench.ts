@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     // waitForLeaders can ask a broker that has not heard of the topic yet: retried below by the first send.
     await admin.createTopics({ waitForLeaders: false, topics: [{ topic: 'bench.failover', numPartitions: 1, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }] });
     await admin.disconnect();
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({ maxInFlightRequests: 1 });
     await producer.connect();
     for (let i = 0; ; i++) {
       try {
