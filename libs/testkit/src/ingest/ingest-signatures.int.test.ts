@@ -196,6 +196,25 @@ describe('signed events: only what a project key (or the api) signed counts (rea
         (await metricValue(aggregator!.metrics, 'apg_aggregator_rejected_events_total', { reason: 'revoked_key' })) === 1, { timeoutMs: 10_000 });
       expect((await readRecord(probe.redis, names, inst.id))?.stats?.calls, 'nothing counted after the revocation').to.equal(1);
     });
+
+    it('deactivating a project through the admin API stops its key counting at once too (inactive_project, no TTL wait)', async () => {
+      const { producer, names, probe } = suite;
+      const tenant = await createTenant(api!);
+      const created = await tenant.http.post<{ data: { id: string; businessId: string }[] }>('/api/instances/batch', { instances: [{ apiIdentifier: 'gpt4o', apiType: 'MODEL', businessId: 'paused-soon' }] });
+      expect(created.status, created.text).to.equal(200);
+      const inst = { id: created.body.data[0]!.id, projectId: tenant.projectId, businessId: 'paused-soon' };
+      await produceMessages(producer, names.topic, [signed(callEvent(inst), tenant.apiKey)]);
+      await waitForRecord(probe.redis, names, inst.id, 'the first event counted', (rec) => rec.stats?.calls === 1);
+
+      const paused = await api!.admin.put(`/api/admin/projects/${tenant.projectId}/status`, { status: 'INACTIVE' });
+      expect(paused.status, paused.text).to.equal(200);
+      await produceMessages(producer, names.topic, [signed(callEvent(inst, { success: false, errorType: 'AUTH_INVALID', statusCode: 401 }), tenant.apiKey)]);
+      await waitFor('the event after the deactivation refused', async () =>
+        (await metricValue(aggregator!.metrics, 'apg_aggregator_rejected_events_total', { reason: 'inactive_project' })) === 1, { timeoutMs: 10_000 });
+      const rec = await readRecord(probe.redis, names, inst.id);
+      expect(rec?.stats?.calls, 'nothing counted after the deactivation').to.equal(1);
+      expect(rec?.state, 'not parked by the deactivated tenant').to.not.equal('FORCED_OPEN');
+    });
   });
 
   describe('REQUIRE_SIGNED_EVENTS=false (migration)', () => {
