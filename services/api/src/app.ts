@@ -328,7 +328,7 @@ export function createApi(deps: ApiDeps): ApiService {
   const admin = adminAuth(options.adminToken, sessions);
   mount('/console/session', consoleRoutes({ adminToken: options.adminToken, sessions, loginThrottle, cookie: { secure: consoleOptions.cookieSecure } }));
   mount('/admin/apikeys', apiKeyRoutes({ keys: keyStore, notifier }), admin);
-  const projectsRouter = adminProjectRoutes({ projects: projectStore, admin: projectAdmin });
+  const projectsRouter = adminProjectRoutes({ projects: projectStore, admin: projectAdmin, keys: keyStore, notifier });
   addAdminProjectConsole(projectsRouter, {
     projects: projectStore, projectService: projects, keys: keyStore, notifier, selection, routingState, quotas: quotaPolicy, leaseTtlMs: options.leaseTtlMs,
   });

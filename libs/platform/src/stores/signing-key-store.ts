@@ -8,7 +8,7 @@ export interface SigningKeyRow {
   keyDigest: string;
   status: string;
   expiresAt: number | null;
-  /** The project the key belongs to (`projects.api_key_id`), null when it has none. */
+  /** The project the key unlocks (its first key `projects.api_key_id`, or issued for it: `api_keys.project_id`), null when none. */
   projectId: string | null;
   /** `projects.status` of that project (ACTIVE, INACTIVE), null when the key has none. */
   projectStatus: string | null;
@@ -24,7 +24,7 @@ export class SigningKeyStore {
     const { rows } = await this.db.query<{ signing_key_id: string; key_hash: string; status: string; expires_at: Date | null; project_id: string | null; project_status: string | null }>(
       'signing_keys.by_ids',
       `SELECT k.signing_key_id, k.key_hash, k.status, k.expires_at, p.id AS project_id, p.status AS project_status
-         FROM api_keys k LEFT JOIN projects p ON p.api_key_id = k.id
+         FROM api_keys k LEFT JOIN projects p ON p.api_key_id = k.id OR p.id = k.project_id
         WHERE k.signing_key_id = ANY($1::text[])`,
       [ids],
     );

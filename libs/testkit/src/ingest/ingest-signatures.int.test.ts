@@ -215,6 +215,59 @@ describe('signed events: only what a project key (or the api) signed counts (rea
       expect(rec?.stats?.calls, 'nothing counted after the deactivation').to.equal(1);
       expect(rec?.state, 'not parked by the deactivated tenant').to.not.equal('FORCED_OPEN');
     });
+
+    it('key rotation: a second key issued for the project selects, reports and signs; revoking the first leaves the second working; deleting the project revokes both', async () => {
+      const { producer, names, probe } = suite;
+      const tenant = await createTenant(api!);
+      const created = await tenant.http.post<{ data: { id: string; businessId: string }[] }>('/api/instances/batch', { instances: [{ apiIdentifier: 'gpt4o', apiType: 'MODEL', businessId: 'rotated' }] });
+      expect(created.status, created.text).to.equal(200);
+      const inst = { id: created.body.data[0]!.id, projectId: tenant.projectId, businessId: 'rotated' };
+
+      const issued = await api!.admin.post<{ data: { id: string; apiKeyValue: string; status: string } }>(`/api/admin/projects/${tenant.projectId}/keys`, { description: 'rotation' });
+      expect(issued.status, issued.text).to.equal(200);
+      expect(issued.body.data.status).to.equal('ACTIVE');
+      const second = { keyId: issued.body.data.id, http: api!.http.with({ 'api-key': issued.body.data.apiKeyValue }), apiKey: issued.body.data.apiKeyValue };
+      const select = (http: typeof tenant.http) => http.post<{ data: { id: string } }>('/api/gateway/select-instance', { apiType: 'MODEL', apiIdentifier: 'gpt4o' });
+
+      // Both keys unlock the same project: select, report, and sign events that count.
+      for (const http of [tenant.http, second.http]) {
+        const chosen = await select(http);
+        expect(chosen.status, chosen.text).to.equal(200);
+        expect(chosen.body.data.id).to.equal(inst.id);
+      }
+      const project = await second.http.post<{ data: { id: string } }>('/api/projects', { name: 'again', apiKey: second.apiKey });
+      expect(project.body.data.id, 'POST /api/projects with the second key answers the same project').to.equal(tenant.projectId);
+      await produceMessages(producer, names.topic, [signed(callEvent(inst), tenant.apiKey), signed(callEvent(inst), second.apiKey)]);
+      await waitForRecord(probe.redis, names, inst.id, 'events of both keys counted', (rec) => rec.stats?.calls === 2);
+      const listed = await api!.admin.get<{ data: { id: string; apiKeyValue?: string }[] }>(`/api/admin/projects/${tenant.projectId}/keys`);
+      expect(listed.body.data.map((k) => k.id).sort()).to.deep.equal([tenant.keyId, second.keyId].sort());
+      expect(listed.body.data.some((k) => k.apiKeyValue !== undefined), 'plaintext never listed').to.equal(false);
+
+      // Retire the first key: refused at once over HTTP and on the topic; the second key carries on.
+      const rejectedBefore = await metricValue(aggregator!.metrics, 'apg_aggregator_rejected_events_total', { reason: 'revoked_key' });
+      expect((await api!.admin.put(`/api/admin/apikeys/${tenant.keyId}/status`, { status: 'REVOKED' })).status).to.equal(200);
+      expect((await select(tenant.http)).status, 'the revoked key').to.equal(401);
+      expect((await select(second.http)).status, 'the other key of the project').to.equal(200);
+      await produceMessages(producer, names.topic, [signed(callEvent(inst), tenant.apiKey), signed(callEvent(inst), second.apiKey)]);
+      await waitForRecord(probe.redis, names, inst.id, 'the second key still counts', (rec) => rec.stats?.calls === 3);
+      await waitFor('the first key refused', async () =>
+        (await metricValue(aggregator!.metrics, 'apg_aggregator_rejected_events_total', { reason: 'revoked_key' })) === rejectedBefore + 1, { timeoutMs: 10_000 });
+
+      // Deleting the project revokes every key it had.
+      expect((await api!.admin.delete(`/api/admin/projects/${tenant.projectId}`)).status).to.equal(200);
+      expect((await select(second.http)).status, 'a key of a deleted project').to.equal(401);
+      const { rows } = await probe.db.query<{ status: string }>('test.keys', 'SELECT status FROM api_keys WHERE id = ANY($1::text[])', [[tenant.keyId, second.keyId]]);
+      expect(rows.map((r) => r.status)).to.deep.equal(['REVOKED', 'REVOKED']);
+    });
+
+    it('issuing a key for a project that does not exist is a 404; a bad expiry is a 400 VALIDATION_FAILED', async () => {
+      expect((await api!.admin.post(`/api/admin/projects/${'0'.repeat(32)}/keys`, {})).status).to.equal(404);
+      expect((await api!.admin.get(`/api/admin/projects/${'0'.repeat(32)}/keys`)).status).to.equal(404);
+      const tenant = await createTenant(api!);
+      const bad = await api!.admin.post<{ errorCode: string }>(`/api/admin/projects/${tenant.projectId}/keys`, { expiresAt: 'tomorrow' });
+      expect(bad.status).to.equal(400);
+      expect(bad.body.errorCode).to.equal('VALIDATION_FAILED');
+    });
   });
 
   describe('REQUIRE_SIGNED_EVENTS=false (migration)', () => {

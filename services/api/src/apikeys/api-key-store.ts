@@ -39,6 +39,13 @@ interface ApiKeyRow {
 
 const COLUMNS = 'id, key_prefix, description, status, expires_at, last_used_at, created_at, updated_at';
 
+/**
+ * The project a key `k` unlocks, as a join condition on `p`: the project created with it (its first key,
+ * `projects.api_key_id`) or the project it was issued for (`api_keys.project_id`, key rotation). A key
+ * issued for a project is never another project's first key, so at most one row matches.
+ */
+export const KEY_PROJECT_JOIN = '(p.api_key_id = k.id OR p.id = k.project_id)';
+
 const toRecord = (r: ApiKeyRow): ApiKeyRecord => ({
   id: r.id,
   keyPrefix: r.key_prefix,
@@ -62,6 +69,45 @@ export class ApiKeyStore {
       [k.id, k.keyHash, k.keyPrefix, k.description, k.status, k.expiresAt],
     );
     return toRecord(rows[0]!);
+  }
+
+  /**
+   * Issues an ACTIVE key for an existing project (rotation: the project's other keys keep working until
+   * revoked). Null when the project does not exist; the insert and the check are one statement.
+   */
+  async insertForProject(projectId: string, k: { id: string; keyHash: string; keyPrefix: string; description: string | null; expiresAt: Date | null }): Promise<ApiKeyRecord | null> {
+    const { rows } = await this.db.query<ApiKeyRow>(
+      'apikey.insert_for_project',
+      `INSERT INTO api_keys (id, key_hash, key_prefix, description, status, expires_at, project_id)
+       SELECT $1, $2, $3, $4, 'ACTIVE', $5, p.id FROM projects p WHERE p.id = $6
+       RETURNING ${COLUMNS}`,
+      [k.id, k.keyHash, k.keyPrefix, k.description, k.expiresAt, projectId],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** Every key that unlocks a project (its first key and the keys issued for it), newest first. */
+  async listOfProject(projectId: string): Promise<ApiKeyRecord[]> {
+    const { rows } = await this.db.query<ApiKeyRow>(
+      'apikey.list_of_project',
+      `SELECT ${COLUMNS.split(', ').map((c) => `k.${c}`).join(', ')}
+         FROM api_keys k JOIN projects p ON ${KEY_PROJECT_JOIN}
+        WHERE p.id = $1
+        ORDER BY k.created_at DESC, k.id`,
+      [projectId],
+    );
+    return rows.map(toRecord);
+  }
+
+  /** Revokes every key of a project (its deletion), inside the caller's transaction. */
+  async revokeAllOfProject(projectId: string, on: Queryable): Promise<void> {
+    await this.db.query(
+      'apikey.revoke_all_of_project',
+      `UPDATE api_keys k SET status = 'REVOKED', updated_at = now()
+         FROM projects p WHERE p.id = $1 AND ${KEY_PROJECT_JOIN} AND k.status <> 'REVOKED'`,
+      [projectId],
+      on,
+    );
   }
 
   /** Inserts a key given by configuration (e.g. AgentX's well-known key) unless its hash exists. */
@@ -89,7 +135,7 @@ export class ApiKeyStore {
     const { rows } = await this.db.query<{ id: string; status: ApiKeyStatus; expires_at: Date | null; project_id: string | null; project_status: ProjectStatus | null; default_strategy: string | null; panic_mode: boolean | null; quota_overrides: unknown }>(
       'apikey.auth_by_hash',
       `SELECT k.id, k.status, k.expires_at, p.id AS project_id, p.status AS project_status, p.default_strategy, p.panic_mode, p.quota_overrides
-         FROM api_keys k LEFT JOIN projects p ON p.api_key_id = k.id
+         FROM api_keys k LEFT JOIN projects p ON ${KEY_PROJECT_JOIN}
         WHERE k.key_hash = $1`,
       [keyHash],
       on,

@@ -257,6 +257,21 @@ const adminProjectRoutes: RouteSpec[] = [
     errors: ['NOT_FOUND'],
   },
   {
+    method: 'get', path: '/api/admin/projects/{projectId}/keys', auth: 'admin', tag: 'admin: projects',
+    summary: 'Every key that unlocks the project (its first key and those issued for it), prefix only',
+    params: idPath('projectId', 'project'),
+    data: { description: 'the project\'s keys, newest first', schema: z.array(R.ApiKeySchema) },
+    errors: ['NOT_FOUND'],
+  },
+  {
+    method: 'post', path: '/api/admin/projects/{projectId}/keys', auth: 'admin', tag: 'admin: projects',
+    summary: 'Issue another ACTIVE key for the project (key rotation)',
+    description: 'Every active key of a project selects, reports and signs Kafka events for it. Rotate by issuing a key, moving clients to it, then revoking the old one.',
+    params: idPath('projectId', 'project'), body: ApiKeyCreateRequestSchema,
+    data: { description: 'the new key, with its plaintext `apiKeyValue` shown this once', schema: R.ApiKeySchema },
+    errors: ['NOT_FOUND', 'VALIDATION_FAILED'],
+  },
+  {
     method: 'put', path: '/api/admin/projects/{projectId}/status', auth: 'admin', tag: 'admin: projects',
     summary: 'Activate or deactivate a project (INACTIVE answers 403 to its key at once)',
     params: idPath('projectId', 'project'), body: ProjectStatusUpdateRequestSchema,
@@ -281,7 +296,7 @@ const adminProjectRoutes: RouteSpec[] = [
   },
   {
     method: 'delete', path: '/api/admin/projects/{projectId}', auth: 'admin', tag: 'admin: projects',
-    summary: 'Delete a project, its instances and breaker states; revoke its key',
+    summary: 'Delete a project, its instances and breaker states; revoke its keys',
     params: idPath('projectId', 'project'),
     data: { description: 'none' },
     errors: ['NOT_FOUND'],

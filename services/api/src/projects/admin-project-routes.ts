@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import {
+  ApiKeyCreateRequestSchema,
   ProjectSearchQuerySchema,
   ProjectStatusPathSchema,
   ProjectQuotasRequestSchema,
@@ -9,7 +10,12 @@ import {
   type ProjectSimpleDto,
 } from '@apg/contracts';
 import { isStrategyName, STRATEGY_NAMES } from '@apg/core';
+import { newId } from '@apg/platform';
+import { generateApiKey, hashApiKey, keyPrefix } from '../apikeys/api-key';
+import { parseExpiry, toApiKeyDto } from '../apikeys/api-key-routes';
+import type { ApiKeyStore } from '../apikeys/api-key-store';
 import { HttpError, idOr404, notFound, parseOr400 } from '../http/http-error';
+import type { Notifier } from '../notifier';
 import { toProjectDto } from './project-dto';
 import type { ProjectAdminService } from './project-admin-service';
 import type { ProjectStore, ProjectWithKey } from './project-store';
@@ -19,7 +25,7 @@ const toDto = (p: ProjectWithKey) => toProjectDto(p.project, p.keyPrefix);
 const projectIdOf = (raw: string | undefined) => idOr404(raw, 'project');
 
 /** `/api/admin/projects/**` (admin-authenticated). Fixed paths come before `/:projectId`. */
-export function adminProjectRoutes(deps: { projects: ProjectStore; admin: ProjectAdminService }): Router {
+export function adminProjectRoutes(deps: { projects: ProjectStore; admin: ProjectAdminService; keys: ApiKeyStore; notifier: Notifier }): Router {
   const router = Router();
 
   router.get('/', async (_req, res) => {
@@ -50,6 +56,26 @@ export function adminProjectRoutes(deps: { projects: ProjectStore; admin: Projec
     const [found] = await deps.projects.findWithKeys({ id });
     if (!found) throw notFound(`project ${id}`);
     res.json(ok('项目详情查询成功', toDto(found)));
+  });
+
+  // Key rotation: issue another key for the project, move clients to it, then revoke the old one
+  // (PUT /api/admin/apikeys/{id}/status). Every active key of the project selects, reports and signs events.
+  router.get('/:projectId/keys', async (req, res) => {
+    const id = projectIdOf(req.params['projectId']);
+    if (!(await deps.projects.findById(id))) throw notFound(`project ${id}`);
+    res.json(ok('项目 API Key 列表查询成功', (await deps.keys.listOfProject(id)).map((k) => toApiKeyDto(k))));
+  });
+
+  router.post('/:projectId/keys', async (req, res) => {
+    const id = projectIdOf(req.params['projectId']);
+    const body = parseOr400(ApiKeyCreateRequestSchema, req.body);
+    const expiresAt = parseExpiry(body.expiresAt) ?? null;
+    const plaintext = generateApiKey();
+    const record = await deps.keys.insertForProject(id, { id: newId(), keyHash: hashApiKey(plaintext), keyPrefix: keyPrefix(plaintext), description: body.description ?? null, expiresAt });
+    if (!record) throw notFound(`project ${id}`);
+    // Replicas may hold a negative cache entry for this hash (a client that tried it early): drop them.
+    await deps.notifier.publishRegistryChange({ kind: 'auth', projectId: id });
+    res.json(ok('API Key 生成成功', toApiKeyDto(record, plaintext)));
   });
 
   router.put('/:projectId/status', async (req, res) => {

@@ -34,7 +34,7 @@ export class ProjectAdminService {
   constructor(private readonly deps: ProjectAdminDeps) {}
 
   /**
-   * Deletes a project with its instances and revokes its key, in one transaction (the seed deleted
+   * Deletes a project with its instances and revokes its keys, in one transaction (the seed deleted
    * the project row only and left the key ACTIVE). Then every replica drops the key from its auth
    * cache and the project from its registry cache, and the instances' breaker states go.
    */
@@ -42,9 +42,10 @@ export class ProjectAdminService {
     const { db, projects, keys, instances, notifier } = this.deps;
     const result = await db.tx('project.delete_cascade', async (client) => {
       const instanceIds = await instances.deleteAllOfProject(projectId, client);
+      // Before the delete: it unlinks the keys issued for the project (ON DELETE SET NULL).
+      await keys.revokeAllOfProject(projectId, client);
       const project = await projects.delete(projectId, client);
       if (!project) return null;
-      if (project.apiKeyId) await keys.update(project.apiKeyId, { status: 'REVOKED' }, client);
       return { project, instanceIds };
     });
     if (!result) return null;

@@ -69,7 +69,7 @@ export class ProjectStore {
   }
 
   async findByKeyId(keyId: string, on?: Queryable): Promise<ProjectRecord | null> {
-    const { rows } = await this.db.query<ProjectRow>('project.by_key', `SELECT ${COLUMNS} FROM projects WHERE api_key_id = $1`, [keyId], on);
+    const { rows } = await this.db.query<ProjectRow>('project.by_key', `SELECT ${COLUMNS} FROM projects WHERE api_key_id = $1 OR id = (SELECT project_id FROM api_keys WHERE id = $1)`, [keyId], on);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
