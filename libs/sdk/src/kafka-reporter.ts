@@ -22,6 +22,12 @@ export interface KafkaReporterOptions {
   sasl?: SASLOptions;
   /** Most events per produce request. @default 500 */
   batchSize?: number;
+  /**
+   * Most bytes per produce request (values, keys, headers). A request is checked by the broker against its
+   * `max.message.bytes` (1 MiB by default) per partition, and one refused request would drop the whole batch:
+   * 500 events with long non-ASCII error messages weigh ~1.4 MB. @default 524288 (512 KiB)
+   */
+  maxBatchBytes?: number;
   /** How long a partial batch waits for more events before it is sent. @default 20 */
   lingerMs?: number;
   /** Most events held at once, queued and in flight; beyond it reports are dropped (`buffer_full`). @default 10000 */
@@ -72,6 +78,7 @@ const DEFAULTS = {
   topic: 'apg.call-results',
   clientId: 'apg-sdk',
   batchSize: 500,
+  maxBatchBytes: 512 * 1024,
   lingerMs: 20,
   maxBufferedEvents: 10_000,
   sendRetries: 3,
@@ -254,7 +261,7 @@ export class KafkaReporter implements ResultReporter {
   /** One batch at a time, in order: events of one instance keep their order on its partition. */
   private async pump(): Promise<void> {
     while (this.buffer.queued > 0 && !this.stop.signal.aborted) {
-      const batch = this.buffer.take(this.opts.batchSize);
+      const batch = this.buffer.take(this.opts.batchSize, this.opts.maxBatchBytes);
       const current = { batch, writtenOff: false };
       this.current = current;
       const error = await this.sendWithRetries(batch);
@@ -321,7 +328,7 @@ function validate(o: KafkaReporterOptions): string[] {
   const bad: string[] = [];
   if (!Array.isArray(o?.brokers) || o.brokers.length === 0 || !o.brokers.every((b) => typeof b === 'string' && b.length > 0)) bad.push('brokers must be a non-empty list of host:port');
   if (typeof o?.apiKey !== 'string' || o.apiKey.length === 0) bad.push('apiKey is required');
-  const ints: [keyof KafkaReporterOptions, number][] = [['batchSize', 1], ['lingerMs', 0], ['maxBufferedEvents', 1], ['sendRetries', 0], ['retryBackoffMs', 0], ['sendTimeoutMs', 1], ['connectionTimeoutMs', 1]];
+  const ints: [keyof KafkaReporterOptions, number][] = [['batchSize', 1], ['maxBatchBytes', 1], ['lingerMs', 0], ['maxBufferedEvents', 1], ['sendRetries', 0], ['retryBackoffMs', 0], ['sendTimeoutMs', 1], ['connectionTimeoutMs', 1]];
   for (const [k, min] of ints) {
     const v = o?.[k];
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) bad.push(`${k} must be an integer ≥ ${min}`);

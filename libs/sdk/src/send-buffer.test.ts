@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SendBuffer, type OutgoingMessage } from './send-buffer';
+import { messageBytes, SendBuffer, type OutgoingMessage } from './send-buffer';
 
 const msg = (i: number): OutgoingMessage => ({ key: `k${i}`, value: Buffer.from(String(i)), headers: {}, eventId: `e${i}` });
 
@@ -45,5 +45,16 @@ describe('SendBuffer: a FIFO bounded over queued plus in flight', () => {
   it('rejects a capacity that bounds nothing', () => {
     expect(() => new SendBuffer(0)).to.throw(RangeError);
     expect(() => new SendBuffer(1.5)).to.throw(RangeError);
+  });
+
+  it('take(n, maxBytes): a batch stops before the message that would pass maxBytes, but never comes out empty', () => {
+    const b = new SendBuffer(10);
+    const big = (i: number): OutgoingMessage => ({ key: 'k', value: Buffer.alloc(1000), headers: { 'apg-key-id': 'x'.repeat(32) }, eventId: `e${i}` });
+    for (let i = 0; i < 5; i++) b.push(big(i));
+    const one = messageBytes(big(0));
+    expect(one).to.be.within(1000 + 1 + 32 + 10, 1200);
+    expect(b.take(10, 2 * one + 1).map((m) => m.eventId)).to.deep.equal(['e0', 'e1']);
+    expect(b.take(10, 10).map((m) => m.eventId), 'one over the budget alone still goes').to.deep.equal(['e2']);
+    expect(b.take(2, Infinity).map((m) => m.eventId)).to.deep.equal(['e3', 'e4']);
   });
 });

@@ -19,6 +19,16 @@ export interface OutgoingMessage {
   eventId: string;
 }
 
+/** Per-record overhead in a Kafka record batch (length, attributes, deltas, varints), rounded up. */
+const RECORD_OVERHEAD_BYTES = 32;
+
+/** What a message adds to a produce request, near enough to keep a batch under the broker's limit. */
+export function messageBytes(m: OutgoingMessage): number {
+  let n = RECORD_OVERHEAD_BYTES + m.value.length + Buffer.byteLength(m.key);
+  for (const [k, v] of Object.entries(m.headers)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 4;
+  return n;
+}
+
 /**
  * A FIFO with a hard bound on what it holds — queued and in flight together, so memory stays bounded while a
  * batch is retried against a dead broker. Pure: no timers, no I/O; the reporter drives it.
@@ -54,9 +64,22 @@ export class SendBuffer {
     return true;
   }
 
-  /** Takes up to `n` from the front; they count as in flight until {@link settle}. */
-  take(n: number): OutgoingMessage[] {
-    const end = Math.min(this.items.length, this.head + Math.max(0, n));
+  /**
+   * Takes up to `n` from the front, and no more than `maxBytes` of them (by {@link messageBytes}; the first is
+   * always taken, so a batch never comes out empty); they count as in flight until {@link settle}.
+   */
+  take(n: number, maxBytes = Infinity): OutgoingMessage[] {
+    let end = Math.min(this.items.length, this.head + Math.max(0, n));
+    if (maxBytes !== Infinity) {
+      let bytes = 0;
+      for (let i = this.head; i < end; i++) {
+        bytes += messageBytes(this.items[i]!);
+        if (bytes > maxBytes && i > this.head) {
+          end = i;
+          break;
+        }
+      }
+    }
     const batch = this.items.slice(this.head, end) as OutgoingMessage[];
     for (let i = this.head; i < end; i++) this.items[i] = undefined; // let the bytes go
     this.head = end;

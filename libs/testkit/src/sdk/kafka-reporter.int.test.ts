@@ -87,6 +87,22 @@ describe('KafkaReporter on the real stack', function () {
     expect(aggregator.fatals).to.deep.equal([]);
   });
 
+  it('a burst of heavy events for one instance is sent in requests the broker accepts (500 × ~3 KB, over its 1 MiB limit as one batch) and all are stored', async () => {
+    const errors: string[] = [];
+    const r = reporter({ lingerMs: 200, onSendError: (e) => errors.push(e.message) });
+    // 1,024 characters of CJK: ~3 KB of UTF-8 per event, the largest error message an event may carry.
+    const heavy: KafkaCallOutcome = { projectId: tenant.projectId, instanceId: instance!.id, businessId: 'kafka-reported', apiIdentifier: 'sdk-kafka', apiType: 'MODEL', success: false, latencyMs: 7, statusCode: 500, errorType: 'UPSTREAM_5XX', errorMessage: '上游服务错误'.repeat(200) };
+    const before = await probe.db.query<{ n: number }>('test.sdk-heavy-before', 'SELECT count(*)::int AS n FROM call_results WHERE project_id = $1', [tenant.projectId]);
+    for (let i = 0; i < 500; i++) r.report(heavy);
+    expect(await r.flush(60_000), 'flushed').to.equal(true);
+    expect(errors, 'no request refused').to.deep.equal([]);
+    expect(r.stats).to.deep.include({ reported: 500, sent: 500, droppedTotal: 0 });
+    await waitFor('the 500 rows', async () => {
+      const { rows: [row] } = await probe.db.query<{ n: number }>('test.sdk-heavy', 'SELECT count(*)::int AS n FROM call_results WHERE project_id = $1', [tenant.projectId]);
+      return row!.n === before.rows[0]!.n + 500;
+    }, { timeoutMs: 60_000 });
+  });
+
   it('signs the exact value bytes with the project key (headers a consumer verifies from the stored digest)', async () => {
     const r = reporter();
     r.report({ projectId: tenant.projectId, instanceId: instance!.id, businessId: 'kafka-reported', apiIdentifier: 'sdk-kafka', apiType: 'MODEL', success: true, latencyMs: 7, userId: 'signed-check' });
