@@ -204,6 +204,11 @@ describe('GatewayClient.call (in-memory gateway)', () => {
     expect(() => new GatewayClient({ baseUrl: 'gw:8081', apiKey: 'k' })).to.throw(TypeError);
     expect(() => new GatewayClient({ baseUrl: 'http://gw', apiKey: '' })).to.throw(TypeError);
     expect(() => new GatewayClient({ baseUrl: 'http://gw', apiKey: 'k', timeoutMs: 0 })).to.throw(TypeError);
+    // A report retried 1e9 times (waits doubling) would hold memory for every call while the gateway answers 503.
+    for (const reportRetries of [-1, 1.5, Number.NaN, 11, 1e9]) {
+      expect(() => new GatewayClient({ baseUrl: 'http://gw', apiKey: 'k', reportRetries }), String(reportRetries)).to.throw(TypeError, /reportRetries/);
+    }
+    for (const reportRetries of [0, 10]) expect(() => new GatewayClient({ baseUrl: 'http://gw', apiKey: 'k', reportRetries })).to.not.throw();
     const gw = fakeGateway(['a']);
     const client = new GatewayClient({ baseUrl: 'http://gw', apiKey: 'k', fetch: gw.fetchImpl });
     for (const bad of [{ maxAttempts: 0 }, { maxAttempts: 1.5 }, { deadlineMs: 0 }, { deadlineMs: Number.NaN }, { attemptTimeoutMs: -1 }]) {

@@ -26,7 +26,7 @@ export interface GatewayClientOptions {
   /**
    * Retries of an HTTP report the gateway could not take (503 while Kafka is away, 502/504, no answer). Only
    * reports with a selectionId are retried: the gateway derives their eventId from it, so a retry that
-   * follows a lost answer still counts once. @default 2
+   * follows a lost answer still counts once. An integer from 0 to 10. @default 2
    */
   reportRetries?: number;
   /** Defaults of every {@link CallOptions} not given per call. @default {} */
@@ -88,6 +88,8 @@ export interface CallSuccess<T> {
 /** Statuses of a report worth sending again: the gateway did not take it (0 = no answer). */
 const RETRIED_REPORT_STATUSES = new Set([0, 502, 503, 504]);
 const NEVER = new AbortController().signal;
+/** Most retries of one HTTP report (waits double from 100 ms: the tenth retry comes ~100 s after the first try). */
+const MAX_REPORT_RETRIES = 10;
 
 /** Most instances the client remembers for reports given without their project and API (Kafka reporter). */
 const CONTEXT_CACHE_SIZE = 10_000;
@@ -108,6 +110,10 @@ export class GatewayClient {
     if (typeof options?.baseUrl !== 'string' || !/^https?:\/\//.test(options.baseUrl)) throw new TypeError('GatewayClient: baseUrl must be an http(s) URL');
     if (typeof options.apiKey !== 'string' || options.apiKey.length === 0) throw new TypeError('GatewayClient: apiKey is required');
     if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) throw new TypeError('GatewayClient: timeoutMs must be a number > 0');
+    // Bounded: each retry waits twice as long and holds the report (and flushReports) meanwhile; 10 is ~100 s.
+    if (options.reportRetries !== undefined && !(Number.isInteger(options.reportRetries) && options.reportRetries >= 0 && options.reportRetries <= MAX_REPORT_RETRIES)) {
+      throw new TypeError(`GatewayClient: reportRetries must be an integer from 0 to ${MAX_REPORT_RETRIES}`);
+    }
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.http = new HttpGateway(options.baseUrl, options.apiKey, options.fetch ?? fetch);
   }
