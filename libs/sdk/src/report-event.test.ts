@@ -49,6 +49,15 @@ describe('buildCallResultEvent', () => {
       expect(built.ok, JSON.stringify(c)).to.equal(false);
     }
   });
+
+  it('refuses a callTimestamp more than 5 min ahead (the consumers would dead-letter it as timestamp_out_of_range)', () => {
+    const now = Date.parse('2026-11-30T12:00:00Z');
+    expect(buildCallResultEvent(outcome({ callTimestamp: now + 5 * 60_000 }), now).ok).to.equal(true);
+    const ahead = buildCallResultEvent(outcome({ callTimestamp: now + 5 * 60_000 + 1 }), now);
+    expect(ahead.ok).to.equal(false);
+    expect(ahead.ok ? '' : ahead.detail).to.match(/future/);
+    expect(buildCallResultEvent(outcome({ callTimestamp: Date.parse('2100-01-01T00:00:00Z') }), now).ok).to.equal(false);
+  });
 });
 
 describe('reportRequestOf', () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   CALL_RESULT_SCHEMA_VERSION,
+  callTimestampProblem,
   CallResultEventSchema,
   ERROR_MESSAGE_MAX,
   isProbeSelection,
@@ -39,6 +40,10 @@ export function buildCallResultEvent(input: KafkaCallOutcome, now: number, newId
     }
     const parsed = CallResultEventSchema.safeParse(event);
     if (!parsed.success) return { ok: false, detail: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
+    // The consumers dead-letter an event dated more than 5 min ahead (timestamp_out_of_range): refused here, it is
+    // counted as dropped instead of as sent. The past bound is the gateway's RETENTION_DAYS, unknown here: not checked.
+    const future = callTimestampProblem(parsed.data.callTimestamp, now, Infinity);
+    if (future !== null) return { ok: false, detail: future };
     return { ok: true, event: parsed.data };
   } catch (err) {
     return { ok: false, detail: `unreadable outcome: ${(err as Error).message}` };
