@@ -96,3 +96,59 @@ describe('api report producer: one failed partition (real Kafka)', function () {
     expect(seen).to.not.include(big.eventId);
   });
 });
+
+/**
+ * Heavy reports of one instance arriving together (here 400 with the largest error message allowed, ~3 KB each)
+ * would make one record batch of ~1.2 MB for one partition, over Kafka's default 1 MiB `message.max.bytes`,
+ * refused whole on every retry. The producer cuts a flush into produce calls under a byte cap instead.
+ */
+describe('api report producer: a flush of heavy reports for one instance (real Kafka, default limits)', function () {
+  this.timeout(60_000);
+  const log = createLogger('test', process.env['TEST_LOG_LEVEL'] ?? 'silent');
+  let kafka: Kafka;
+  let topic: string;
+  let producer: ReportProducer;
+
+  before(async () => {
+    kafka = createKafka({ brokers: testEnv().brokers, clientId: 'test-report-producer-heavy', logger: log });
+    topic = uniqueName('apg.test.heavy');
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }] });
+    } finally {
+      await admin.disconnect();
+    }
+    producer = new ReportProducer(kafka, topic, log, { timeoutMs: 20_000, sign: serviceSignature });
+    await producer.connect();
+  });
+
+  after(async () => {
+    await producer?.stop();
+    if (!kafka) return;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  it('every report is acknowledged and on the topic once', async () => {
+    const instanceId = randomUUID().replace(/-/g, '');
+    const heavy = (): CallResultEvent => ({
+      eventId: randomUUID(), schemaVersion: CALL_RESULT_SCHEMA_VERSION, projectId: 'f'.repeat(32), instanceId,
+      apiIdentifier: 'm', apiType: 'MODEL', businessId: 'b', success: false, latencyMs: 5, callTimestamp: Date.now(),
+      errorMessage: '错'.repeat(1024),
+    });
+    const events = Array.from({ length: 400 }, heavy);
+    const outcomes = await Promise.allSettled(events.map((e) => producer.send([e])));
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o).reason))).to.deep.equal([]);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      expect(offsets.reduce((n, o) => n + Number(o.high), 0)).to.equal(400);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});

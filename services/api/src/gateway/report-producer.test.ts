@@ -47,6 +47,42 @@ function broker(failing: Set<number>) {
 }
 
 describe('report producer flush', () => {
+  it('splits a flush into produce calls under the byte cap, in order, so heavy reports of one instance never make one oversized batch', async () => {
+    const b = broker(new Set());
+    const heavy = (id: string, n: number) => {
+      const r = report(id);
+      r.events = [{ ...event(id, n), errorMessage: '错'.repeat(1024) }];
+      return r;
+    };
+    const reports = Array.from({ length: 40 }, (_, i) => heavy('a1', i));
+    const one = (await (async () => {
+      const probe = broker(new Set());
+      await flushReports([heavy('a1', 0)], probe.send, byFirstChar, sign);
+      return probe.sends.length;
+    })());
+    expect(one).to.equal(1);
+    await flushReports(reports, b.send, byFirstChar, sign, 16 * 1024);
+    // ~3.3 KB per report: at most four per 16 KiB call, never an empty call, every report once and in order.
+    expect(b.sends.length).to.be.at.least(10);
+    expect(b.sends.every((keys) => keys.length >= 1 && keys.length <= 4)).to.equal(true);
+    expect(b.sends.flat().length).to.equal(40);
+    expect(reports.every((r) => r.outcome() === 'ok')).to.equal(true);
+  });
+
+  it('a single report over the cap still goes, alone', async () => {
+    const b = broker(new Set());
+    const big = report('a1', 'a2', 'a3');
+    await flushReports([report('b1'), big, report('b2')], b.send, byFirstChar, sign, 10);
+    expect(b.sends).to.deep.equal([['b1'], ['a1', 'a2', 'a3'], ['b2']]);
+  });
+
+  it('a failing call fails only its own reports; the next calls still go', async () => {
+    const b = broker(new Set([0]));
+    const reports = [report('b1'), report('a1'), report('b2')];
+    await flushReports(reports, b.send, byFirstChar, sign, 10);
+    expect(reports.map((r) => r.outcome())).to.deep.equal(['ok', 'failed', 'ok']);
+  });
+
   it('one produce call for the whole flush when it succeeds', async () => {
     const b = broker(new Set());
     const reports = [report('a1'), report('b1'), report('a2')];

@@ -42,7 +42,8 @@ export function partitionOfKey(key: string, count: number): number {
 }
 
 /**
- * Produces one flush of reports. First as a single produce call (one broker round trip for all of them). When
+ * Produces one flush of reports, in produce calls of at most `maxBytes` each. Each call goes first whole (one
+ * broker round trip for all of its reports). When
  * that fails, Kafka may have refused one partition and written the others (kafkajs fails the whole call on any
  * partition error), so each partition's messages are sent again on their own: only the reports whose partition
  * still fails are rejected, the others resolve. Re-sending the partitions that were written is safe because the
@@ -51,17 +52,57 @@ export function partitionOfKey(key: string, count: number): number {
  * `partitionOf` is `null` until the partition count is known; the flush then cannot be split and fails whole.
  * Every message is signed (`sign`): the consumers count only signed events.
  */
-export async function flushReports(batch: readonly PendingReport[], send: SendMessages, partitionOf: (key: string) => number | null, sign: SignValue): Promise<void> {
+export async function flushReports(
+  batch: readonly PendingReport[],
+  send: SendMessages,
+  partitionOf: (key: string) => number | null,
+  sign: SignValue,
+  maxBytes: number = MAX_PRODUCE_BYTES,
+): Promise<void> {
   const items = batch.map((p) => {
     const requestHeaders = p.requestId === undefined ? {} : requestIdHeaders(p.requestId);
-    return {
-      p,
-      messages: p.events.map((e) => {
-        const value = encodeCallResultEvent(e);
-        return { key: e.instanceId, value, headers: { ...requestHeaders, ...sign(value) } };
-      }),
-    };
+    let bytes = 0;
+    const messages = p.events.map((e) => {
+      const value = encodeCallResultEvent(e);
+      const headers = { ...requestHeaders, ...sign(value) };
+      bytes += value.length + e.instanceId.length + MESSAGE_OVERHEAD_BYTES;
+      for (const [k, v] of Object.entries(headers)) bytes += k.length + v.length;
+      return { key: e.instanceId, value, headers };
+    });
+    return { p, messages, bytes };
   });
+  // One produce call at a time, each under the broker's batch limit: a flush of many heavy reports of one
+  // instance would otherwise be one record batch over `message.max.bytes`, refused whole on every retry (and,
+  // from the spool, forever). A single report larger than the cap still goes alone.
+  let chunk: Item[] = [];
+  let chunkBytes = 0;
+  for (const item of items) {
+    if (chunk.length > 0 && chunkBytes + item.bytes > maxBytes) {
+      await flushChunk(chunk, send, partitionOf);
+      chunk = [];
+      chunkBytes = 0;
+    }
+    chunk.push(item);
+    chunkBytes += item.bytes;
+  }
+  if (chunk.length > 0) await flushChunk(chunk, send, partitionOf);
+}
+
+/**
+ * Most bytes (values, keys, headers) one produce call carries: half of Kafka's default `message.max.bytes`
+ * (1 MiB per record batch, i.e. per partition), leaving room for the record framing.
+ */
+export const MAX_PRODUCE_BYTES = 512 * 1024;
+/** Framing Kafka adds per record (lengths, offsets, timestamps), counted generously. */
+const MESSAGE_OVERHEAD_BYTES = 32;
+
+interface Item {
+  p: PendingReport;
+  messages: { key: string; value: Buffer; headers: Record<string, string> }[];
+  bytes: number;
+}
+
+async function flushChunk(items: readonly Item[], send: SendMessages, partitionOf: (key: string) => number | null): Promise<void> {
   let error: Error;
   try {
     await send(items.flatMap((i) => i.messages));
