@@ -5,6 +5,7 @@
 // succeeding, and that a dead upstream instance stayed skipped; prints the heal time of each fault.
 // Exits 1 on any failed check. The last line is the summary asked for by the issue.
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,12 +17,20 @@ import { createTenant } from '../tenant';
 import { waitFor } from '../wait-for';
 import { HaStack, type HaPorts } from '../ha/ha-stack';
 import { ChaosTraffic, replicaOf } from './chaos-traffic';
+import { episodesOf, type Episode } from './chaos-episodes';
 
 const ADMIN_TOKEN = `chaos-admin-${randomBytes(8).toString('hex')}`;
 const TOPIC = 'apg.call-results';
 const PAUSE_MS = 10_000;
 const THRESHOLD = 5; // BREAKER_CONSECUTIVE_FAILURES below
-const RATE = Number(process.env['CHAOS_RATE'] ?? 150);
+// The dead instance's own breaker (routingParams.breaker): a short open duration, so it goes HALF_OPEN every
+// 2–4 s and is probed through every fault, instead of staying OPEN (and trivially uncalled) for the run.
+const DEAD_BREAKER = { openDurationMs: 2000, maxOpenDurationMs: 4000, halfOpenProbes: 3 };
+// Calls of one half-open phase come within milliseconds; OPEN leaves at least 2 s without any.
+const EPISODE_GAP_MS = DEAD_BREAKER.openDurationMs / 2;
+// 0 = unpaced: CHAOS_WORKERS iterations in flight at once (several per replica), as fast as the machine allows.
+const RATE = Number(process.env['CHAOS_RATE'] ?? 0);
+const WORKERS = Number(process.env['CHAOS_WORKERS'] ?? 48);
 const SERVER_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const KEEP = process.env['CHAOS_KEEP'] === '1';
 
@@ -38,7 +47,62 @@ async function distinctFreePorts(n: number): Promise<number[]> {
   return [...ports];
 }
 
+interface Phase {
+  name: string;
+  start: number;
+  end: number;
+  /** Iterations finished in the phase (the traffic's count at its start until it ends). */
+  iterations: number;
+  /** Most calls the dead instance may take in one open episode that begins in this phase. */
+  bound: number;
+}
+
+const rate = (p: Phase) => Math.round((p.iterations * 1000) / Math.max(1, p.end - p.start));
+
+/**
+ * The dead instance's calls, episode by episode (see chaos-episodes.ts). The first episode is the warm-up
+ * (CLOSED → OPEN): each replica's local breaker opens on its threshold-th failed report, so no select sent
+ * through a replica after it acknowledged that report may reach the instance before the open duration ran
+ * out, counted from the earliest moment any breaker could have opened (when the threshold-th failed report
+ * was sent: none can open on fewer). Later episodes are held to their phase's bound.
+ */
+function checkDeadInstance(calls: ChaosTraffic['deadCalls'], phases: Phase[], replicas: number): void {
+  const episodes = episodesOf(calls, EPISODE_GAP_MS);
+  const [warm, ...rest] = episodes;
+  if (!warm) return check(false, 'the dead instance was never selected (nothing to check)');
+  const reported = calls.filter((c) => c.reportedAt !== null).sort((a, b) => a.reportedAt! - b.reportedAt!);
+  const firstOpen = reported.map((c) => c.reportSentAt!).sort((a, b) => a - b)[THRESHOLD - 1] ?? Infinity;
+  let late = 0;
+  for (let r = 1; r <= replicas; r++) {
+    const via = reported.filter((c) => c.reportedVia === `api-${r}`);
+    const opened = via[THRESHOLD - 1]?.reportedAt;
+    if (opened === undefined || opened === null) continue;
+    late += calls.filter((c) => c.replica === `api-${r}` && c.at > opened && c.at < firstOpen + DEAD_BREAKER.openDurationMs).length;
+  }
+  say(`dead instance: warm-up episode ${warm.calls} calls (${fmt(warm)}) before it opened; ${episodes.length - 1} later episodes`);
+  // Not a check (the bound is the product's lease TTL, not the open duration): how long the instance went
+  // unprobed at most, so a breaker stuck HALF_OPEN without handing out probes shows here.
+  const starts = [...episodes.map((e) => e.start), phases[phases.length - 1]!.end];
+  let quiet = { ms: 0, from: 0 };
+  for (let i = 1; i < starts.length; i++) if (starts[i]! - starts[i - 1]! > quiet.ms) quiet = { ms: starts[i]! - starts[i - 1]!, from: starts[i - 1]! };
+  const quietPhase = phases.find((p) => quiet.from >= p.start && quiet.from < p.end)?.name ?? 'the end';
+  say(`dead instance: longest time between two episodes (or to the end of the traffic) ${quiet.ms} ms, from an episode in "${quietPhase}" (its open duration is ${DEAD_BREAKER.openDurationMs}–${DEAD_BREAKER.maxOpenDurationMs} ms)`);
+  check(late === 0, `warm-up: no replica selected the dead instance after acknowledging its ${THRESHOLD}th failed report (${late} did)`);
+  const inPhase = (p: Phase, e: Episode) => e.start >= p.start && (e.start < p.end || p === phases[phases.length - 1]);
+  for (const p of phases) {
+    const eps = rest.filter((e) => inPhase(p, e));
+    const max = eps.reduce((m, e) => Math.max(m, e.calls), 0);
+    const worst = eps.find((e) => e.calls === max);
+    check(max <= p.bound, `${p.name}: dead instance got ≤ ${p.bound} calls per open episode: ${eps.length} episodes, ${eps.reduce((n, e) => n + e.calls, 0)} calls, max ${max}${worst ? ` (${fmt(worst)})` : ''}`);
+  }
+}
+
+const fmt = (e: Episode) => [...e.byReplica].map(([r, n]) => `${r} ${n}`).join(', ');
+
 async function main(): Promise<number> {
+  // Each GatewayClient listens on its own close signal once per request in flight; with WORKERS in flight
+  // that is more than Node's default of 10 and it would warn of a leak that is not one.
+  setMaxListeners(WORKERS * 2);
   const p = await distinctFreePorts(17);
   const ports: HaPorts = {
     kafka: p.slice(0, 3), kafkaControllers: p.slice(3, 6), redis: [p[6]!, p[7]!], sentinels: [p[8]!, p[9]!, p[10]!],
@@ -54,8 +118,8 @@ async function main(): Promise<number> {
     ports, dir, databaseUrl, adminToken: ADMIN_TOKEN, say,
     serviceEnv: {
       LOG_LEVEL: 'info',
-      // Windows long enough to hold the whole run (so "counted once" can be read from them), and a dead
-      // instance that stays OPEN once opened (no half-open probes muddying its call count).
+      // Windows long enough to hold the whole run (so "counted once" can be read from them); the dead
+      // instance overrides the open durations (DEAD_BREAKER).
       BREAKER_WINDOW_MS: '3600000', BREAKER_OPEN_MS: '3600000', BREAKER_MAX_OPEN_MS: '3600000',
       BREAKER_CONSECUTIVE_FAILURES: String(THRESHOLD),
       QUOTA_SELECTS_PER_SECOND: '100000',
@@ -72,11 +136,21 @@ async function main(): Promise<number> {
 
     const a = new HttpClient(`http://127.0.0.1:${ports.api[0]}`);
     const tenant = await createTenant({ http: a, admin: a.with({ authorization: `Bearer ${ADMIN_TOKEN}` }) }, `chaos-${randomBytes(4).toString('hex')}`);
-    const instances = await register(tenant, [0, 1, 2, 3, 4].map((i) => ({ businessId: `chaos-${i}`, apiIdentifier: 'chaos' })));
+    const instances = await register(tenant, [0, 1, 2, 3, 4].map((i) => ({
+      businessId: `chaos-${i}`, apiIdentifier: 'chaos', ...(i === 4 ? { routingParams: { breaker: DEAD_BREAKER } } : {}),
+    })));
     const dead = instances[4]!;
     const replicas = ports.api.map((port, i) => replicaOf(`api-${i + 1}`, `http://127.0.0.1:${port}`, tenant.apiKey));
-    traffic = new ChaosTraffic(replicas, { apiType: 'MODEL', apiIdentifier: 'chaos' }, dead.id, { ratePerSecond: RATE, workers: Number(process.env['CHAOS_WORKERS'] ?? 16) });
+    traffic = new ChaosTraffic(replicas, { apiType: 'MODEL', apiIdentifier: 'chaos' }, dead.id, { ratePerSecond: RATE, workers: WORKERS });
     traffic.start();
+    const phases: Phase[] = [];
+    let phase: Phase = { name: 'steady', start: Date.now(), end: 0, iterations: traffic.iterations, bound: THRESHOLD + DEAD_BREAKER.halfOpenProbes };
+    const endPhase = () => {
+      phase.end = Date.now();
+      phase.iterations = traffic!.iterations - phase.iterations;
+      phases.push(phase);
+      say(`  ${phase.name}: ${phase.iterations} iterations in ${phase.end - phase.start} ms = ${rate(phase)} select → report iterations/s (${WORKERS} in flight)`);
+    };
 
     const redis = createRedis(redisTarget());
     const prefix = 'apg:';
@@ -88,7 +162,12 @@ async function main(): Promise<number> {
     await new Promise((r) => setTimeout(r, 5000));
     say(`steady: ${traffic.selectsOk} selects, ${traffic.acked.size} reports acknowledged; dead instance opened after ${warmDead} calls`);
 
-    const faults: { name: string; kill: () => Promise<() => Promise<void>> }[] = [
+    // Bounds on the dead instance's calls per open episode. Normally the probe permits are atomic across the
+    // replicas (Redis), so a half-open phase admits halfOpenProbes calls and the first failure re-opens it;
+    // threshold + halfOpenProbes also covers a replica or aggregator that starts over from CLOSED. With Redis
+    // or the aggregator down each replica's local breaker and probe count stand alone: up to N × threshold.
+    const localBound = ports.api.length * Math.max(THRESHOLD, DEAD_BREAKER.halfOpenProbes);
+    const faults: { name: string; local?: boolean; kill: () => Promise<() => Promise<void>> }[] = [
       {
         name: 'kill -9 of the Kafka broker leading partition 0',
         kill: async () => {
@@ -100,19 +179,22 @@ async function main(): Promise<number> {
       },
       {
         name: 'kill -9 of the Redis primary',
+        local: true,
         kill: async () => {
           const port = await stack.redis.killPrimary();
           return async () => stack.redis.restartServer(port);
         },
       },
       { name: 'kill -9 of api replica 2', kill: async () => { await stack.killService('api-2', PAUSE_MS); return async () => undefined; } },
-      { name: 'kill -9 of aggregator 1', kill: async () => { await stack.killService('aggregator-1', PAUSE_MS); return async () => undefined; } },
+      { name: 'kill -9 of aggregator 1', local: true, kill: async () => { await stack.killService('aggregator-1', PAUSE_MS); return async () => undefined; } },
       { name: 'kill -9 of ingestor 1', kill: async () => { await stack.killService('ingestor-1', PAUSE_MS); return async () => undefined; } },
     ];
     const heals: number[] = [];
     let faultDeadCalls = 0;
     for (const fault of faults) {
+      endPhase();
       const start = Date.now();
+      phase = { name: fault.name, start, end: 0, iterations: traffic.iterations, bound: fault.local ? localBound : THRESHOLD + DEAD_BREAKER.halfOpenProbes };
       const deadBefore = traffic.deadCalls.length;
       const restart = await fault.kill();
       await new Promise((r) => setTimeout(r, PAUSE_MS - (Date.now() - start)));
@@ -150,10 +232,12 @@ async function main(): Promise<number> {
       say(`  waited for: ${waits.map((w) => w.replace(/until \+(\d+) ms$/, '(first seen +$1 ms)')).join('; ') || 'nothing'}`);
       if (kinds.size) say(`  failed attempts by kind: ${[...kinds].map(([k, n]) => `${k} ×${n}`).join(', ')}`);
       say(`${fault.name}: healed in ${healMs} ms (restarted after ${PAUSE_MS} ms); ${failures.length} failed attempts (retried) over ${disruption} ms; dead-instance calls ${episode.length}`);
-      for (const [replica, n] of byReplica) check(n <= THRESHOLD, `${fault.name}: dead instance called ${n} times through ${replica} (≤ ${THRESHOLD})`);
+      say(`  dead-instance calls by replica: ${[...byReplica].map(([r, n]) => `${r} ${n}`).join(', ') || 'none'}`);
       await new Promise((r) => setTimeout(r, 3000));
     }
+    endPhase();
     await traffic.stop();
+    checkDeadInstance(traffic.deadCalls, phases, ports.api.length);
 
     // Everything acknowledged must reach Postgres exactly once and the windows once.
     const db = createDb(databaseUrl, { max: 2 });

@@ -36,12 +36,19 @@ export interface AckedReport {
  */
 export class ChaosTraffic {
   readonly acked = new Map<string, AckedReport>();
-  readonly deadCalls: { at: number; replica: string }[] = [];
+  /**
+   * Calls that went to the dead instance: when the select was sent (`at`) and through which replica, and
+   * when its failed report was last sent, and when and through which replica it was acknowledged (null until
+   * it is).
+   */
+  readonly deadCalls: { at: number; replica: string; reportSentAt: number | null; reportedAt: number | null; reportedVia: string | null }[] = [];
   /** Times at which a select or report attempt failed (the retry may have succeeded). */
   readonly attemptFailures: number[] = [];
   /** Failed attempts by kind (`select 503 ...`, `report ECONNREFUSED`), with when each happened. */
   readonly failureLog: { at: number; kind: string }[] = [];
   selectsOk = 0;
+  /** Iterations (select, then report) finished, whatever their outcome. */
+  iterations = 0;
   /** Selects that failed on every replica and every retry. */
   selectsFailed = 0;
   /** Reports never acknowledged after every retry. */
@@ -59,14 +66,17 @@ export class ChaosTraffic {
 
   start(): void {
     this.running = true;
-    const perWorkerGapMs = (1000 * this.opts.workers) / this.opts.ratePerSecond;
+    // A rate of 0 means unpaced: each worker keeps one iteration in flight, back to back, so the workers
+    // are the concurrency and the machine sets the rate.
+    const perWorkerGapMs = this.opts.ratePerSecond > 0 ? (1000 * this.opts.workers) / this.opts.ratePerSecond : 0;
     for (let w = 0; w < this.opts.workers; w++) {
       this.workers.push((async () => {
-        await sleep(Math.random() * perWorkerGapMs);
+        if (perWorkerGapMs > 0) await sleep(Math.random() * perWorkerGapMs);
         while (this.running) {
           const t0 = Date.now();
           await this.iteration(this.n++);
-          await sleep(Math.max(0, perWorkerGapMs - (Date.now() - t0)));
+          this.iterations++;
+          if (perWorkerGapMs > 0) await sleep(Math.max(0, perWorkerGapMs - (Date.now() - t0)));
         }
       })());
     }
@@ -86,10 +96,11 @@ export class ChaosTraffic {
   }
 
   private async iteration(i: number): Promise<void> {
-    let selected: { inst: SelectedInstance; by: number } | null = null;
+    let selected: { inst: SelectedInstance; by: number; sentAt: number } | null = null;
     for (let attempt = 0; attempt < 6 && !selected; attempt++) {
       try {
-        selected = { inst: await this.pick(i, attempt).client.select(this.request), by: attempt };
+        const sentAt = Date.now();
+        selected = { inst: await this.pick(i, attempt).client.select(this.request), by: attempt, sentAt };
       } catch (err) {
         this.attemptFailures.push(Date.now());
         this.failureLog.push({ at: Date.now(), kind: `select ${failureKind(err)}` });
@@ -103,7 +114,8 @@ export class ChaosTraffic {
     this.selectsOk++;
     const { inst } = selected;
     const dead = inst.id === this.deadId;
-    if (dead) this.deadCalls.push({ at: Date.now(), replica: this.pick(i, selected.by).name });
+    const deadCall = dead ? { at: selected.sentAt, replica: this.pick(i, selected.by).name, reportSentAt: null as number | null, reportedAt: null as number | null, reportedVia: null as string | null } : null;
+    if (deadCall) this.deadCalls.push(deadCall);
     const outcome: CallOutcome = {
       instanceId: inst.id, businessId: inst.businessId, selectionId: inst.selectionId,
       success: !dead, latencyMs: dead ? 40 : 12, statusCode: dead ? 503 : 200,
@@ -111,10 +123,12 @@ export class ChaosTraffic {
     };
     for (let attempt = 0; attempt < 8; attempt++) {
       const replica = this.pick(i, selected.by + attempt);
+      const sentAt = Date.now();
       await replica.client.report(outcome);
       const err = replica.failed.get(outcome);
       if (err === undefined) {
         this.acked.set(inst.selectionId, { instanceId: inst.id, success: !dead, at: Date.now() });
+        if (deadCall) Object.assign(deadCall, { reportSentAt: sentAt, reportedAt: Date.now(), reportedVia: replica.name });
         return;
       }
       replica.failed.delete(outcome);
