@@ -123,6 +123,9 @@ async function main(): Promise<number> {
       BREAKER_WINDOW_MS: '3600000', BREAKER_OPEN_MS: '3600000', BREAKER_MAX_OPEN_MS: '3600000',
       BREAKER_CONSECUTIVE_FAILURES: String(THRESHOLD),
       QUOTA_SELECTS_PER_SECOND: '100000',
+      // A probe slot whose report a replica never settled in process comes back after the lease TTL + 10 s;
+      // at the default (120 s) one such probe silenced the dead instance for the rest of the run.
+      LEASE_TTL_MS: '20000',
       KAFKA_TOPIC_PARTITIONS: '6',
     },
   });
