@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ClassifiedError, classifyError, type Logger } from '@apg/platform';
-import { nextCircuit, type CircuitEvent, type CircuitMemory, type CircuitState } from '../gateway/redis-circuit';
+import { ProbedCircuit, type CircuitState } from '../gateway/probed-circuit';
 
 export interface PgCircuitOptions {
   /**
@@ -35,30 +35,32 @@ export class PgUnavailableError extends ClassifiedError {
  * value (a unique violation) has answered.
  */
 export class PgCircuit {
-  private memory: CircuitMemory = { state: 'CLOSED', failures: 0 };
-  private probeTimer: NodeJS.Timeout | null = null;
-  private probing = false;
-  private stopped = false;
+  private readonly circuit: ProbedCircuit;
   private readonly shortCircuited: Counter;
-  openedAt: number | null = null;
 
-  constructor(
-    private readonly probeOnce: () => Promise<unknown>,
-    private readonly log: Logger,
-    private readonly opts: PgCircuitOptions,
-    metrics: Registry,
-  ) {
+  constructor(probeOnce: () => Promise<unknown>, log: Logger, opts: PgCircuitOptions, metrics: Registry) {
+    this.circuit = new ProbedCircuit(log, {
+      failureThreshold: opts.failureThreshold,
+      probeIntervalMs: opts.probeIntervalMs,
+      probeOnce,
+      openMessage: 'postgres circuit open: writes answer 503, caches serve their last copies until Postgres answers again',
+      closedMessage: 'postgres circuit closed: Postgres answers again',
+    });
     this.shortCircuited = new Counter({ name: 'apg_api_postgres_short_circuited_total', help: 'Postgres statements refused at once because the Postgres circuit was open', registers: [metrics] });
     const isOpen = () => this.isOpen();
     new Gauge({ name: 'apg_api_postgres_circuit_open', help: '1 while the api fails Postgres statements at once (circuit open), else 0', registers: [metrics], collect() { this.set(isOpen() ? 1 : 0); } });
   }
 
   get state(): CircuitState {
-    return this.memory.state;
+    return this.circuit.state;
+  }
+
+  get openedAt(): number | null {
+    return this.circuit.openedAt;
   }
 
   isOpen(): boolean {
-    return this.memory.state === 'OPEN';
+    return this.circuit.isOpen();
   }
 
   /** The `Db` guard: refused at once while open; otherwise run and count. */
@@ -69,49 +71,15 @@ export class PgCircuit {
     }
     try {
       const value = await fn();
-      this.record('success');
+      this.circuit.record('success');
       return value;
     } catch (err) {
-      this.record(classifyError(err) === 'infrastructure' ? 'failure' : 'success');
+      this.circuit.record(classifyError(err) === 'infrastructure' ? 'failure' : 'success');
       throw err;
     }
   };
 
   stop(): void {
-    this.stopped = true;
-    if (this.probeTimer) clearInterval(this.probeTimer);
-    this.probeTimer = null;
-  }
-
-  private record(event: CircuitEvent): void {
-    const before = this.memory.state;
-    this.memory = nextCircuit(this.memory, event, this.opts.failureThreshold);
-    if (before === this.memory.state) return;
-    if (this.memory.state === 'OPEN') {
-      this.openedAt = Date.now();
-      this.log.warn({ failures: this.memory.failures }, 'postgres circuit open: writes answer 503, caches serve their last copies until Postgres answers again');
-      if (!this.probeTimer && !this.stopped) {
-        this.probeTimer = setInterval(() => void this.probe(), this.opts.probeIntervalMs);
-        this.probeTimer.unref();
-      }
-    } else {
-      this.log.info({ openMs: this.openedAt === null ? null : Date.now() - this.openedAt }, 'postgres circuit closed: Postgres answers again');
-      this.openedAt = null;
-      if (this.probeTimer) clearInterval(this.probeTimer);
-      this.probeTimer = null;
-    }
-  }
-
-  private async probe(): Promise<void> {
-    if (this.probing) return;
-    this.probing = true;
-    try {
-      await this.probeOnce();
-      this.record('probe_ok');
-    } catch {
-      this.record('probe_failed');
-    } finally {
-      this.probing = false;
-    }
+    this.circuit.stop();
   }
 }

@@ -1,7 +1,8 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { namedIo, type IoMetrics, type Logger } from '@apg/platform';
+import { ProbedCircuit, type CircuitState } from './probed-circuit';
 
-export type CircuitState = 'CLOSED' | 'OPEN';
+export { nextCircuit, type CircuitEvent, type CircuitMemory, type CircuitState } from './probed-circuit';
 
 export interface CircuitOptions {
   /**
@@ -23,28 +24,6 @@ export interface CircuitOptions {
 
 export const DEFAULT_CIRCUIT_OPTIONS: Readonly<CircuitOptions> = Object.freeze({ timeoutMs: 250, failureThreshold: 3, probeIntervalMs: 500 });
 
-/** The circuit's memory: its state and the failures in a row while closed. */
-export interface CircuitMemory {
-  state: CircuitState;
-  failures: number;
-}
-
-export type CircuitEvent = 'success' | 'failure' | 'probe_ok' | 'probe_failed';
-
-/**
- * The circuit's rules, pure: closed, `failureThreshold` failures in a row open it and any success resets
- * the count; open, only the background probe's answer counts (calls are refused, so none can succeed or
- * fail), and a good one closes it.
- */
-export function nextCircuit(m: CircuitMemory, event: CircuitEvent, failureThreshold: number): CircuitMemory {
-  if (m.state === 'OPEN') {
-    return event === 'probe_ok' ? { state: 'CLOSED', failures: 0 } : m;
-  }
-  if (event === 'success' || event === 'probe_ok') return m.failures === 0 ? m : { state: 'CLOSED', failures: 0 };
-  const failures = m.failures + 1;
-  return failures >= failureThreshold ? { state: 'OPEN', failures } : { state: 'CLOSED', failures };
-}
-
 /** Thrown at once, without touching Redis, while the circuit is open. */
 export class RedisUnavailableError extends Error {
   constructor(name: string) {
@@ -65,32 +44,38 @@ export class RedisUnavailableError extends Error {
  * only use it for best-effort state (leases, counters, affinity) that tolerates that.
  */
 export class RedisCircuit {
-  private memory: CircuitMemory = { state: 'CLOSED', failures: 0 };
-  private probeTimer: NodeJS.Timeout | null = null;
-  private probing = false;
-  private stopped = false;
+  private readonly circuit: ProbedCircuit;
   private readonly shortCircuited: Counter<'name'>;
-  private readonly closedListeners: (() => void)[] = [];
-  openedAt: number | null = null;
 
   constructor(
-    private readonly ping: () => Promise<unknown>,
-    private readonly log: Logger,
+    ping: () => Promise<unknown>,
+    log: Logger,
     private readonly opts: CircuitOptions,
     metrics: Registry,
     private readonly io?: IoMetrics,
   ) {
+    this.circuit = new ProbedCircuit(log, {
+      failureThreshold: opts.failureThreshold,
+      probeIntervalMs: opts.probeIntervalMs,
+      probeOnce: () => namedIo(this.io, 'redis', 'circuit.probe', () => withTimeout(ping(), Math.max(opts.timeoutMs, 1000), 'circuit.probe')),
+      openMessage: 'redis circuit open: selects decide from in-process state until Redis answers again',
+      closedMessage: 'redis circuit closed: Redis answers again',
+    });
     this.shortCircuited = new Counter({ name: 'apg_api_redis_short_circuited_total', help: 'Redis calls refused at once because the Redis circuit was open', labelNames: ['name'] as const, registers: [metrics] });
     const isOpen = () => this.isOpen();
     new Gauge({ name: 'apg_api_redis_circuit_open', help: '1 while the api skips Redis (circuit open), else 0', registers: [metrics], collect() { this.set(isOpen() ? 1 : 0); } });
   }
 
   get state(): CircuitState {
-    return this.memory.state;
+    return this.circuit.state;
+  }
+
+  get openedAt(): number | null {
+    return this.circuit.openedAt;
   }
 
   isOpen(): boolean {
-    return this.memory.state === 'OPEN';
+    return this.circuit.isOpen();
   }
 
   /** Runs one named Redis call: refused at once while open, failed after `timeoutMs` (or the given one). */
@@ -101,59 +86,21 @@ export class RedisCircuit {
     }
     try {
       const value = await namedIo(this.io, 'redis', name, () => withTimeout(fn(), timeoutMs, name));
-      this.record('success');
+      this.circuit.record('success');
       return value;
     } catch (err) {
-      this.record('failure');
+      this.circuit.record('failure');
       throw err;
     }
   }
 
   /** Runs `fn` each time the circuit closes (Redis answers again): what was missed meanwhile is reloaded. */
   onClosed(fn: () => void): void {
-    this.closedListeners.push(fn);
+    this.circuit.onClosed(fn);
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.probeTimer) clearInterval(this.probeTimer);
-    this.probeTimer = null;
-  }
-
-  private record(event: CircuitEvent): void {
-    const before = this.memory.state;
-    this.memory = nextCircuit(this.memory, event, this.opts.failureThreshold);
-    if (before === this.memory.state) return;
-    if (this.memory.state === 'OPEN') {
-      this.openedAt = Date.now();
-      this.log.warn({ failures: this.memory.failures }, 'redis circuit open: selects decide from in-process state until Redis answers again');
-      this.startProbing();
-    } else {
-      this.log.info({ openMs: this.openedAt === null ? null : Date.now() - this.openedAt }, 'redis circuit closed: Redis answers again');
-      this.openedAt = null;
-      if (this.probeTimer) clearInterval(this.probeTimer);
-      this.probeTimer = null;
-      for (const fn of this.closedListeners) fn();
-    }
-  }
-
-  private startProbing(): void {
-    if (this.probeTimer || this.stopped) return;
-    this.probeTimer = setInterval(() => void this.probe(), this.opts.probeIntervalMs);
-    this.probeTimer.unref();
-  }
-
-  private async probe(): Promise<void> {
-    if (this.probing) return;
-    this.probing = true;
-    try {
-      await namedIo(this.io, 'redis', 'circuit.probe', () => withTimeout(this.ping(), Math.max(this.opts.timeoutMs, 1000), 'circuit.probe'));
-      this.record('probe_ok');
-    } catch {
-      this.record('probe_failed');
-    } finally {
-      this.probing = false;
-    }
+    this.circuit.stop();
   }
 }
 
