@@ -18,6 +18,7 @@ export * from './stores/breaker-transition-store';
 export * from './stores/signing-key-store';
 export * from './signing-keys';
 export * from './lua-script';
+export * from './probe-slots';
 export * from './group-lag-book';
 export * from './consumer-group-lag';
 export * from './consumer-watchdog';

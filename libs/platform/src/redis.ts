@@ -130,6 +130,14 @@ export class RedisKeys {
   }
 
   /**
+   * Half-open probes of an instance out now, shared by all replicas (a sorted set: selectionId → when the
+   * slot lapses; `h:<selectionId>` = a failed probe's slot, held for the open duration). See ProbeSlots.
+   */
+  probesOut(instanceId: string): string {
+    return `${this.prefix}probes-out:${instanceId}`;
+  }
+
+  /**
    * Affinity binding (value: instance id), scoped by project, apiType and apiIdentifier so one session
    * key used for two APIs (AgentX's chat and title generation) never collides. The caller-supplied parts
    * are hashed: bounded key length, no delimiter injection. Sliding TTL (set on every use). Count: at

@@ -26,10 +26,11 @@ class ReplyError extends Error {
 
 const API = serviceSigningKey('api', 's'.repeat(32));
 
-function message(offset: number, instanceId: string, signed = true): KafkaMessage {
+function message(offset: number, instanceId: string, signed = true, extra: Partial<CallResultEvent> = {}): KafkaMessage {
   const e: CallResultEvent = {
     eventId: randomUUID(), schemaVersion: CALL_RESULT_SCHEMA_VERSION, projectId: PROJECT, instanceId,
     apiIdentifier: 'gpt4o', apiType: 'MODEL', businessId: instanceId.slice(0, 4), success: false, latencyMs: 10, callTimestamp: Date.now(),
+    ...extra,
   };
   const value = encodeCallResultEvent(e);
   return { offset: String(offset), key: Buffer.from(instanceId), value, timestamp: String(Date.now()), attributes: 0, headers: signed ? signWithSecret(value, API.keyId, API.secret) : {} };
@@ -51,6 +52,7 @@ function setup(save: (input: SaveInput) => GuardedWriteResult, opts: { failAppli
   const saves: SaveInput[] = [];
   const commits: string[] = [];
   const bugs: unknown[] = [];
+  const settled: [string, string | null, number][] = [];
   let claimsTaken = 0;
   const store = {
     async claimPartition() {
@@ -81,6 +83,12 @@ function setup(save: (input: SaveInput) => GuardedWriteResult, opts: { failAppli
     directory: { ownersOf: async (ids: Iterable<string>) => new Map([...ids].map((id) => [id, PROJECT])) } as unknown as InstanceDirectory,
     signing: { keys: new SigningKeyBook({ keysOf: async () => [] }, [API]), requireSigned: true },
     transitions: { insertMany: async () => undefined },
+    probes: {
+      settle: async (instanceId, selectionId, holdMs) => {
+        settled.push([instanceId, selectionId, holdMs]);
+        return true;
+      },
+    },
     stepFor: (p) => (stage, fn) => retrier.run(stage, fn, { signal: new AbortController().signal, active: () => p.isRunning() }),
     commit: async (offsets) => {
       commits.push(offsets[0]!.offset);
@@ -94,7 +102,7 @@ function setup(save: (input: SaveInput) => GuardedWriteResult, opts: { failAppli
   });
   const outcome = async (name: string) => (await events.get()).values.find((v) => v.labels.outcome === name)?.value ?? 0;
   const rejectedBy = async (reason: string) => (await registry.getSingleMetric('r')!.get()).values.find((v) => v.labels['reason'] === reason)?.value ?? 0;
-  return { handler, saves, commits, bugs, outcome, rejectedBy, book, claims };
+  return { handler, saves, commits, bugs, settled, outcome, rejectedBy, book, claims };
 }
 
 const ok: GuardedWriteResult = { fenced: false, refused: new Map() };
@@ -108,6 +116,24 @@ describe('batch handler: errors by class', () => {
     expect(t.saves[0]!.fence).to.deep.equal({ field: 't:0', epoch: '1' });
     expect(t.commits).to.deep.equal(['3']);
     expect(await t.outcome('applied')).to.equal(3);
+  });
+
+  it('settles the slot of each probe it applies: held for the open duration after a failure, freed after a success', async () => {
+    const t = setup(() => ok);
+    await t.handler.handle(payload([
+      message(0, GOOD, true, { selectionId: 'p1.probe', probe: true }),
+      message(1, GOOD, true, { selectionId: 'p2.probe', probe: true, success: true }),
+      message(2, GOOD, true, { selectionId: 'plain', probe: false }),
+      message(3, GOOD),
+    ]));
+    expect(t.commits).to.deep.equal(['4']);
+    expect(t.settled).to.deep.equal([[GOOD, 'p1.probe', DEFAULT_BREAKER_CONFIG.openDurationMs], [GOOD, 'p2.probe', 0]]);
+  });
+
+  it('settles no probe of a batch that was not written', async () => {
+    const t = setup(() => ({ fenced: true }));
+    await t.handler.handle(payload([message(0, GOOD, true, { selectionId: 'p1.probe', probe: true })]));
+    expect(t.settled).to.deep.equal([]);
   });
 
   it('an unsigned event is skipped, counted by reason, and the partition moves on', async () => {

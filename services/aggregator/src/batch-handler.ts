@@ -10,6 +10,7 @@ import {
   type BreakerTransitionStore,
   type InstanceDirectory,
   type Logger,
+  type ProbeSlots,
   type SigningPolicy,
 } from '@apg/platform';
 import type { HealthBook } from './health-book';
@@ -29,6 +30,8 @@ export interface BatchHandlerDeps {
   directory: InstanceDirectory;
   signing: SigningPolicy;
   transitions: Pick<BreakerTransitionStore, 'insertMany'>;
+  /** Half-open probe slots (see ProbeSlots): settled here for probes published straight to Kafka. */
+  probes: Pick<ProbeSlots, 'settle'>;
   log: Logger;
   /** The step policy for one batch (retry infrastructure errors while the batch is ours). */
   stepFor(payload: EachBatchPayload): Step;
@@ -145,6 +148,22 @@ export class BatchHandler {
     payload.resolveOffset(last.offset);
   }
 
+  /**
+   * Frees (success) or holds for the open duration (failure) the slot of each probe in `events`. The api
+   * settles the probes reported to it over HTTP at once; this covers events published straight to Kafka
+   * (the SDK's KafkaReporter), for which nobody else would (settling twice changes nothing). Not awaited
+   * and not retried: an unsettled slot lapses with its lease.
+   */
+  private settleProbes(events: readonly CallResultEvent[], healths: Map<string, InstanceHealth>): void {
+    for (const e of events) {
+      if (e.probe !== true || e.selectionId === undefined) continue;
+      const hold = e.success ? 0 : (healths.get(e.instanceId)?.config ?? this.deps.breakerDefaults).openDurationMs;
+      this.deps.probes.settle(e.instanceId, e.selectionId, hold).catch((err: Error) => {
+        this.deps.log.warn({ err: err.message, instanceId: e.instanceId, selectionId: e.selectionId }, 'probe slot not settled (it lapses with its lease)');
+      });
+    }
+  }
+
   /** Applies `messages` (a whole batch, or one message of it) and writes them; throws data errors. */
   private async apply(step: Step, payload: EachBatchPayload, messages: KafkaMessage[]): Promise<Outcome> {
     const { batch } = payload;
@@ -241,6 +260,7 @@ export class BatchHandler {
       return 'fenced';
     }
     claim.applied = BigInt(next);
+    this.settleProbes(list, healths);
     const real = audited.filter((a) => !saved.refused.has(a.instanceId));
     for (const a of real) {
       deps.metrics.transitions.inc({ to_state: a.to });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import express, { Router } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import type { BreakerConfig, SmartConfig, StrategyName } from '@apg/core';
-import { API_SERVICE_NAME, BreakerTransitionStore, newId, RedisKeys, startOpsServer, type Db, type IoMetrics, type Kafka, type Logger, type OpsServer, type Redis } from '@apg/platform';
+import { API_SERVICE_NAME, BreakerTransitionStore, newId, ProbeSlots, RedisKeys, startOpsServer, type Db, type IoMetrics, type Kafka, type Logger, type OpsServer, type Redis } from '@apg/platform';
 import { serviceSigningKey, signWithSecret } from '@apg/contracts';
 import { hashApiKey, keyPrefix } from './apikeys/api-key';
 import { apiKeyRoutes } from './apikeys/api-key-routes';
@@ -18,7 +18,7 @@ import { BreakerCache } from './gateway/breaker-cache';
 import { BreakerStateStore } from './gateway/breaker-state-store';
 import { BreakerVerdicts } from './gateway/breaker-verdicts';
 import { LocalBreakers } from './gateway/local-breakers';
-import { DEFAULT_CIRCUIT_OPTIONS, RedisCircuit, type CircuitOptions } from './gateway/redis-circuit';
+import { DEFAULT_CIRCUIT_OPTIONS, RedisCircuit, RedisUnavailableError, type CircuitOptions } from './gateway/redis-circuit';
 import { gatewayRoutes } from './gateway/gateway-routes';
 import { ProbePermits } from './gateway/probe-permits';
 import { ReportProducer } from './gateway/report-producer';
@@ -248,7 +248,10 @@ export function createApi(deps: ApiDeps): ApiService {
   });
   const spoolHealth = { stats: () => spool.stats(), maxBytes: spoolOptions.maxBytes };
   const routingState = new RoutingState(redis, keys, circuit);
-  const selection = new SelectionService(registry, verdicts, new ProbePermits(redis, keys, circuit), routingState, keys, {
+  const permits = new ProbePermits(new ProbeSlots(redis, keys), circuit, (err) => {
+    if (!(err instanceof RedisUnavailableError)) log.warn({ err: err.message }, 'probe slot not settled (it lapses with its lease)');
+  });
+  const selection = new SelectionService(registry, verdicts, permits, routingState, keys, {
     breakerDefaults: options.breakerDefaults,
     smart: options.smart,
     defaultStrategy: options.defaultStrategy,

@@ -1,6 +1,7 @@
 export { createApi, type ApiDeps, type ApiOptions, type ApiService } from './app';
 export { parseApiEnv, type ApiEnv } from './config';
 export { hashApiKey } from './apikeys/api-key';
+export { ProbePermits } from './gateway/probe-permits';
 export { ReportProducer, flushReports, partitionOfKey, type PendingReport, type SendMessages } from './gateway/report-producer';
 export { ApiMetrics, type ApiMetricsOptions } from './metrics/api-metrics';
 export { ReportSpool, SpoolFullError, type ReportSpoolOptions as ReportSpoolFileOptions, type SpoolBatch, type SpoolDropReason, type SpoolFsync } from './spool/report-spool';

@@ -1,99 +1,120 @@
-import { LuaScript, type Redis, type RedisKeys } from '@apg/platform';
+import type { ProbeSlots } from '@apg/platform';
 import type { RedisCircuit } from './redis-circuit';
-
-// INCR and set the expiry in one step, so N api replicas hand out exactly `limit` permits in total.
-const ACQUIRE = new LuaScript(`
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n`);
 
 /** Bound of the in-process maps (episodes, instances with probes out): a guard, cleared when hit. */
 const MAX_TRACKED = 10_000;
 
 /**
- * Half-open probe permits. Two bounds hold together:
+ * How long a "slots busy" answer from Redis is believed before asking again: while an instance's probes
+ * are out, every select that meets it would otherwise pay a second Redis round trip.
+ */
+const BUSY_MEMO_MS = 100;
+
+/**
+ * Half-open probe permits. Two bounds hold together, both shared by every api replica through Redis
+ * (see ProbeSlots in @apg/platform):
  *
- * - per open episode (`since` = the episode's `openedAt`), atomic across api replicas in Redis, so N
- *   replicas admit `limit` probes in total, not N × `limit`;
- * - per instance on this replica, at most `limit` probes out at a time (handed out, not yet reported,
- *   lease not expired), whatever the episode: when the verdict passes between the aggregator's record
- *   and the local breaker, their episodes differ, and without this bound each would hand out its own set.
+ * - per open episode (`since` = the episode's `openedAt`): `limit` probes in total, not N × `limit`;
+ * - per instance, whatever the episode: at most `limit` probes out at a time, and a failed probe's slot
+ *   held for the open duration. When the verdict passes between the aggregator's record and a local
+ *   breaker their episodes differ, and without this bound each would hand out its own set. A probe's
+ *   slot is settled by whichever replica takes its report (or the aggregator, for events published
+ *   straight to Kafka), so a probe reported elsewhere never blocks this replica's next one.
  *
- * With Redis unreachable (circuit open, or the call failed) the episode count is kept in process: each
- * replica then admits at most `limit` probes per episode on its own. Once a replica saw an episode's
- * permits run out, it stops asking Redis until the episode's key expires.
+ * With Redis unreachable (circuit open, or the call failed) both are kept in process for the probes
+ * handed out meanwhile: each replica then admits at most `limit` probes per episode on its own. Once a
+ * replica saw an episode's permits run out, it stops asking Redis until the episode's key expires.
  */
 export class ProbePermits {
   /** Episode key → when its permits may be asked for again (they ran out). */
   private readonly exhausted = new Map<string, number>();
+  /** Instance → until when Redis' "all slots out" is believed. */
+  private readonly busy = new Map<string, number>();
   /** Episode key → permits handed out by this replica without Redis, and until when that count holds. */
   private readonly localCounts = new Map<string, { n: number; until: number }>();
-  /** Instance → expiry times of the probes this replica handed out that are not reported yet. */
-  private readonly out = new Map<string, number[]>();
+  /** Instance → probes this replica handed out without Redis: selectionId (or `h:` + id, held) → lapse time. */
+  private readonly localOut = new Map<string, Map<string, number>>();
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
-    private readonly circuit: RedisCircuit,
+    private readonly slots: ProbeSlots,
+    private readonly circuit: Pick<RedisCircuit, 'run'>,
+    private readonly onBackgroundError: (err: Error) => void,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Takes a permit for a probe of `instanceId` in the episode that began at `since`; `ttlMs` bounds both counts. */
-  async tryAcquire(instanceId: string, since: number, limit: number, ttlMs: number): Promise<boolean> {
+  /**
+   * Takes a permit for probe `selectionId` of `instanceId` in the episode that began at `since`;
+   * `ttlMs` bounds the episode's count and when an unreported probe's slot lapses.
+   */
+  async tryAcquire(instanceId: string, since: number, selectionId: string, limit: number, ttlMs: number): Promise<boolean> {
     const now = this.now();
-    if (this.outstanding(instanceId, now) >= limit) return false;
-    const key = this.keys.probePermits(instanceId, since);
-    const until = this.exhausted.get(key);
-    if (until !== undefined) {
-      if (until > now) return false;
-      this.exhausted.delete(key);
-    }
-    let n: number;
+    const episode = `${instanceId}:${since}`;
+    if (this.believed(this.exhausted, episode, now) || this.believed(this.busy, instanceId, now)) return false;
+    let grant;
     try {
-      n = (await this.circuit.run('probe_permits.acquire', () => ACQUIRE.run(this.redis, [key], [ttlMs]))) as number;
+      grant = await this.circuit.run('probe_permits.acquire', () => this.slots.acquire(instanceId, since, selectionId, limit, ttlMs));
     } catch {
-      n = this.countLocally(key, now, ttlMs);
+      return this.acquireLocally(instanceId, episode, selectionId, limit, ttlMs, now);
     }
-    if (n >= limit) {
-      if (this.exhausted.size > MAX_TRACKED) this.exhausted.clear();
-      this.exhausted.set(key, now + ttlMs);
+    if (grant.granted) {
+      if (grant.n >= limit) this.remember(this.exhausted, episode, now + ttlMs);
+      return true;
     }
-    if (n > limit) return false;
-    this.hold(instanceId, now + ttlMs);
-    return true;
+    if (grant.why === 'exhausted') this.remember(this.exhausted, episode, now + ttlMs);
+    else this.remember(this.busy, instanceId, now + BUSY_MEMO_MS);
+    return false;
   }
 
-  /** A report of the instance came back: its oldest probe out is settled. */
-  settle(instanceId: string): void {
-    const list = this.out.get(instanceId);
-    if (!list) return;
-    list.shift();
-    if (list.length === 0) this.out.delete(instanceId);
+  /**
+   * A probe's outcome came back (`selectionId` null: a report naming no selection settles the oldest
+   * probe out): its slot is freed after a success, held `holdMs` after a failure. Not awaited.
+   */
+  settle(instanceId: string, selectionId: string | null, holdMs: number): void {
+    this.busy.delete(instanceId);
+    this.settleLocally(instanceId, selectionId, holdMs);
+    this.circuit
+      .run('probe_permits.settle', () => this.slots.settle(instanceId, selectionId, holdMs))
+      .catch((err: Error) => this.onBackgroundError(err));
   }
 
-  private outstanding(instanceId: string, now: number): number {
-    const list = this.out.get(instanceId);
-    if (!list) return 0;
-    while (list.length > 0 && list[0]! <= now) list.shift();
-    if (list.length === 0) this.out.delete(instanceId);
-    return list.length;
+  private believed(memo: Map<string, number>, key: string, now: number): boolean {
+    const until = memo.get(key);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    memo.delete(key);
+    return false;
   }
 
-  private hold(instanceId: string, until: number): void {
-    if (this.out.size > MAX_TRACKED && !this.out.has(instanceId)) this.out.clear();
-    const list = this.out.get(instanceId) ?? [];
-    list.push(until);
-    this.out.set(instanceId, list);
+  private remember(memo: Map<string, number>, key: string, until: number): void {
+    if (memo.size > MAX_TRACKED) memo.clear();
+    memo.set(key, until);
   }
 
-  private countLocally(key: string, now: number, ttlMs: number): number {
-    let c = this.localCounts.get(key);
+  private acquireLocally(instanceId: string, episode: string, selectionId: string, limit: number, ttlMs: number, now: number): boolean {
+    const out = this.localOut.get(instanceId);
+    if (out) for (const [id, until] of out) if (until <= now) out.delete(id);
+    if (out && out.size >= limit) return false;
+    let c = this.localCounts.get(episode);
     if (!c || c.until <= now) {
       if (this.localCounts.size > MAX_TRACKED) this.localCounts.clear();
       c = { n: 0, until: now + ttlMs };
-      this.localCounts.set(key, c);
+      this.localCounts.set(episode, c);
     }
+    if (c.n >= limit) return false;
     c.n += 1;
-    return c.n;
+    if (this.localOut.size > MAX_TRACKED && !out) this.localOut.clear();
+    const slots = out ?? new Map<string, number>();
+    slots.set(selectionId, now + ttlMs);
+    this.localOut.set(instanceId, slots);
+    return true;
+  }
+
+  private settleLocally(instanceId: string, selectionId: string | null, holdMs: number): void {
+    const out = this.localOut.get(instanceId);
+    if (!out) return;
+    const id = selectionId ?? [...out.keys()].find((k) => !k.startsWith('h:'));
+    if (id === undefined || !out.delete(id)) return;
+    if (holdMs > 0) out.set(`h:${id}`, this.now() + holdMs);
+    if (out.size === 0) this.localOut.delete(instanceId);
   }
 }

@@ -160,10 +160,12 @@ export class SelectionService {
       }
       // PREFERRED (the default): choose afresh below and rebind to the new choice.
     }
+    let probeSelectionId: string | null = null;
     for (let i = 0; i < identifiers.length && !decision; i++) {
       const probe = await this.tryProbe(perIdentifier[i]!, candidates[i]!, now);
       if (probe) {
-        decision = this.decide(perIdentifier[i]!, probe, now, i, true);
+        decision = this.decide(perIdentifier[i]!, probe.instanceId, now, i, true);
+        probeSelectionId = probe.selectionId;
         via = 'probe';
         break;
       }
@@ -178,7 +180,7 @@ export class SelectionService {
     if (!decision) throw this.noInstance(req, identifiers, perIdentifier[0]!.length, all.length > 0);
 
     // A probe's selectionId says so itself, so its report needs no lease look-up before producing.
-    const selectionId = decision.probe ? `${newId()}${PROBE_SUFFIX}` : newId();
+    const selectionId = probeSelectionId ?? newId();
     // Not awaited: the answer does not depend on it, and this keeps the select at one Redis round
     // trip. Commands on one connection run in order, so this replica's report settles it afterwards.
     this.state
@@ -285,7 +287,7 @@ export class SelectionService {
    * A recovering instance gets its probes first: otherwise healthy peers would starve it and it would
    * stay half-open for ever. Permits are atomic across replicas and bounded by halfOpenProbes.
    */
-  private async tryProbe(instances: InstanceRecord[], candidates: Candidate[], now: number): Promise<string | null> {
+  private async tryProbe(instances: InstanceRecord[], candidates: Candidate[], now: number): Promise<{ instanceId: string; selectionId: string } | null> {
     for (const c of candidates) {
       if (c.routable !== 'probe' || c.overLimit || (c.cooldownUntil !== null && c.cooldownUntil > now)) continue;
       const inst = instances.find((i) => i.id === c.id)!;
@@ -295,8 +297,9 @@ export class SelectionService {
       // an OPEN past its openUntil already answers `probe`, and the tick to HALF_OPEN must not hand out
       // a second set. The TTL lets a lost probe (its lease settled without an outcome) be retried.
       const episode = record.openedAt ?? record.since;
-      const granted = await this.permits.tryAcquire(c.id, episode, cfg.halfOpenProbes, this.options.leaseTtlMs + 10_000);
-      if (granted) return c.id;
+      const selectionId = `${newId()}${PROBE_SUFFIX}`;
+      const granted = await this.permits.tryAcquire(c.id, episode, selectionId, cfg.halfOpenProbes, this.options.leaseTtlMs + 10_000);
+      if (granted) return { instanceId: c.id, selectionId };
     }
     return null;
   }
@@ -344,12 +347,15 @@ export class SelectionService {
   /**
    * Feeds a report this replica took (Kafka has it) to the instance's local breaker, with the
    * instance's own breaker config, and settles a probe it answers (`probe` unknown counts: a client
-   * without selectionIds reports its probes like any call).
+   * without selectionIds reports its probes like any call, and settles the oldest one out). A failed
+   * probe keeps its slot for the open duration (see ProbePermits).
    */
-  noteReport(instance: InstanceRecord, event: ReportedCall & { eventId: string; receivedAt?: number | undefined }): void {
-    this.health.noteReport(instance.id, instance.projectId, this.configFor(instance), event, event.receivedAt ?? this.now());
+  noteReport(instance: InstanceRecord, event: ReportedCall & { eventId: string; receivedAt?: number | undefined; selectionId?: string | undefined }): void {
+    const config = this.configFor(instance);
+    this.health.noteReport(instance.id, instance.projectId, config, event, event.receivedAt ?? this.now());
     this.options.observer?.reportNoted(instance.id, event.success);
-    if (event.probe !== false) this.permits.settle(instance.id);
+    if (event.probe === false) return;
+    this.permits.settle(instance.id, event.probe === true && event.selectionId !== undefined ? event.selectionId : null, event.success ? 0 : config.openDurationMs);
   }
 
   /** Effective breaker config, memoised per registry record like the routing params. */
