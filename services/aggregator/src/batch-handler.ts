@@ -215,9 +215,8 @@ export class BatchHandler {
         continue;
       }
       try {
-        const change = applyCall(h, e, t);
-        if (change.transition) {
-          const record = toAudit(h, change.transition);
+        for (const transition of applyCall(h, e, t).transitions) {
+          const record = toAudit(h, transition);
           audited.push(record);
           causes.set(record, e);
         }

@@ -48,7 +48,7 @@ describe('aggregator instance health (window + breaker)', () => {
       const h = newInstanceHealth(ID, PROJECT, { ...config, ...c.cfg }, t0);
       let transitions = 0;
       c.calls.forEach((call, i) => {
-        if (applyCall(h, toEvent(call, t0 + i), t0 + i).transition) transitions++;
+        transitions += applyCall(h, toEvent(call, t0 + i), t0 + i).transitions.length;
       });
       expect(h.breaker.state).to.equal(c.state);
       expect(transitions).to.equal(c.transitions);
@@ -70,10 +70,11 @@ describe('aggregator instance health (window + breaker)', () => {
   it('parks with the class reason and leaves an admin-forced breaker alone', () => {
     const t0 = 6_000_000;
     const h = newInstanceHealth(ID, PROJECT, config, t0);
-    const change = applyCall(h, event(false, t0, { errorType: 'AUTH_INVALID' }), t0);
-    expect(change.transition).to.include({ from: 'CLOSED', to: 'FORCED_OPEN' });
-    expect(change.transition!.reason).to.match(/AUTH_INVALID/);
-    expect(h.breaker.reason).to.equal(change.transition!.reason);
+    const [transition, ...more] = applyCall(h, event(false, t0, { errorType: 'AUTH_INVALID' }), t0).transitions;
+    expect(more).to.deep.equal([]);
+    expect(transition).to.include({ from: 'CLOSED', to: 'FORCED_OPEN' });
+    expect(transition!.reason).to.match(/AUTH_INVALID/);
+    expect(h.breaker.reason).to.equal(transition!.reason);
     expect(h.pendingPark).to.equal(true);
     expect(writeModeOf(h)).to.equal('normal');
     h.pendingPark = false;
@@ -81,7 +82,7 @@ describe('aggregator instance health (window + breaker)', () => {
 
     const pinned = newInstanceHealth(ID, PROJECT, config, t0);
     pinned.breaker = { ...initialBreaker(t0), state: 'FORCED_CLOSED', reason: 'forced by admin' };
-    expect(applyCall(pinned, event(false, t0, { statusCode: 401 }), t0).transition).to.equal(null);
+    expect(applyCall(pinned, event(false, t0, { statusCode: 401 }), t0).transitions).to.deep.equal([]);
     expect(pinned.breaker.state).to.equal('FORCED_CLOSED');
   });
 
@@ -92,8 +93,8 @@ describe('aggregator instance health (window + breaker)', () => {
     const t1 = t0 + config.openDurationMs;
     applyTick(h, t1);
     expect(h.breaker.state).to.equal('HALF_OPEN');
-    expect(applyCall(h, event(false, t1, { probe: false }), t1).transition).to.equal(null);
-    expect(applyCall(h, event(false, t1, { probe: true }), t1).transition?.to).to.equal('OPEN');
+    expect(applyCall(h, event(false, t1, { probe: false }), t1).transitions).to.deep.equal([]);
+    expect(applyCall(h, event(false, t1, { probe: true }), t1).transitions.map((x) => x.to)).to.deep.equal(['OPEN']);
   });
 
   it('records a call reported with a future timestamp at the current time', () => {
@@ -116,6 +117,22 @@ describe('aggregator instance health (window + breaker)', () => {
     // The failures that opened it were forgotten when it closed: one more failure does not re-open it.
     applyCall(h, event(false, t1 + 10), t1 + 10);
     expect(h.breaker.state).to.equal('CLOSED');
+  });
+
+  it('a probe failure that arrives before the tick (OPEN past its open duration) reopens it as a new episode', () => {
+    const t0 = 3_500_000;
+    const h = newInstanceHealth(ID, PROJECT, config, t0);
+    for (let i = 0; i < 5; i++) applyCall(h, event(false, t0), t0);
+    const opened = h.breaker.openedAt;
+    // The api handed out probes as soon as openUntil passed; their outcomes come before any tick here.
+    const t1 = t0 + config.openDurationMs + 5;
+    const { transitions } = applyCall(h, event(false, t1, { selectionId: 'x.probe', probe: true }), t1);
+    expect(transitions.map((x) => `${x.from}>${x.to}`)).to.deep.equal(['OPEN>HALF_OPEN', 'HALF_OPEN>OPEN']);
+    expect(h.breaker.state).to.equal('OPEN');
+    expect(h.breaker.openedAt).to.equal(t1).and.not.equal(opened);
+    expect(h.breaker.reopenCount).to.equal(1);
+    // Before its open duration passed, a late failure is only counted.
+    expect(applyCall(h, event(false, t1 + 1), t1 + 1).transitions).to.deep.equal([]);
   });
 
   it('adopting a released (CLOSED) record resets the window; adopting a forced one keeps it', () => {
