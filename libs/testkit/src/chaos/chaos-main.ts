@@ -63,16 +63,18 @@ interface Phase {
 const rate = (p: Phase) => Math.round((p.iterations * 1000) / Math.max(1, p.end - p.start));
 
 /**
- * The dead instance's calls, episode by episode (see chaos-episodes.ts). The first episode is the warm-up
- * (CLOSED → OPEN): each replica's local breaker opens on its threshold-th failed report, so no select sent
- * through a replica after it acknowledged that report may reach the instance before the open duration ran
- * out, counted from the earliest moment any breaker could have opened (when the threshold-th failed report
- * was sent: none can open on fewer). Later episodes are held to their phase's bound.
+ * The dead instance's calls, episode by episode (see chaos-episodes.ts). The calls before its breaker was
+ * first seen OPEN in Redis (selects sent before `openSeenAt`) are the warm-up (CLOSED → OPEN, before any fault): each replica's
+ * local breaker opens on its threshold-th failed report while the aggregator's verdict is on its way, so no
+ * select sent through a replica after it acknowledged that report may reach the instance before the open
+ * duration ran out, counted from the earliest moment any breaker could have opened (when the threshold-th
+ * failed report was sent: none can open on fewer). Every later open episode is held to the threshold.
  */
-function checkDeadInstance(calls: ChaosTraffic['deadCalls'], phases: Phase[], replicas: number): void {
-  const episodes = episodesOf(calls, EPISODE_GAP_MS);
-  const [warm, ...rest] = episodes;
-  if (!warm) return check(false, 'the dead instance was never selected (nothing to check)');
+function checkDeadInstance(calls: ChaosTraffic['deadCalls'], openSeenAt: number, phases: Phase[], replicas: number): void {
+  const warm = calls.filter((c) => c.at < openSeenAt);
+  if (warm.length === 0) return check(false, 'the dead instance was never selected (nothing to check)');
+  const rest = episodesOf(calls.filter((c) => c.at >= openSeenAt), EPISODE_GAP_MS);
+  const episodes = [...episodesOf(warm, Infinity), ...rest];
   const reported = calls.filter((c) => c.reportedAt !== null).sort((a, b) => a.reportedAt! - b.reportedAt!);
   const firstOpen = reported.map((c) => c.reportSentAt!).sort((a, b) => a - b)[THRESHOLD - 1] ?? Infinity;
   let late = 0;
@@ -82,7 +84,7 @@ function checkDeadInstance(calls: ChaosTraffic['deadCalls'], phases: Phase[], re
     if (opened === undefined || opened === null) continue;
     late += calls.filter((c) => c.replica === `api-${r}` && c.at > opened && c.at < firstOpen + DEAD_BREAKER.openDurationMs).length;
   }
-  say(`dead instance: warm-up episode ${warm.calls} calls (${fmt(warm)}) before it opened; ${episodes.length - 1} later episodes`);
+  say(`dead instance: warm-up ${warm.length} calls (${fmt(episodes[0]!)}) before it was seen OPEN; ${rest.length} open episodes after`);
   // How long the instance went unprobed at most: a breaker stuck HALF_OPEN without handing out probes (a
   // slot nobody settled) shows here.
   const starts = [...episodes.map((e) => e.start), phases[phases.length - 1]!.end];
@@ -161,7 +163,8 @@ async function main(): Promise<number> {
       const json = await redis.hget(`${prefix}breaker-states`, dead.id);
       return json !== null && (JSON.parse(json) as { state: string }).state === 'OPEN';
     }, { timeoutMs: 60_000, intervalMs: 200 });
-    const warmDead = traffic.deadCalls.length;
+    const openSeenAt = Date.now();
+    const warmDead = traffic.deadCalls.filter((c) => c.at < openSeenAt).length;
     await new Promise((r) => setTimeout(r, 5000));
     say(`steady: ${traffic.selectsOk} selects, ${traffic.acked.size} reports acknowledged; dead instance opened after ${warmDead} calls`);
 
@@ -238,7 +241,7 @@ async function main(): Promise<number> {
     }
     endPhase();
     await traffic.stop();
-    checkDeadInstance(traffic.deadCalls, phases, ports.api.length);
+    checkDeadInstance(traffic.deadCalls, openSeenAt, phases, ports.api.length);
 
     // Everything acknowledged must reach Postgres exactly once and the windows once.
     const db = createDb(databaseUrl, { max: 2 });

@@ -19,6 +19,7 @@ import type { InstanceRecord } from '../instances/instance-store';
 import type { ReportDelivery } from '../spool/report-delivery';
 import type { SelectionService } from './selection-service';
 import type { RoutingState } from './routing-state';
+import { RedisUnavailableError } from './redis-circuit';
 
 /** `POST /api/gateway/select-instance` and `POST /api/gateway/report-result` (tenant-authenticated). */
 export function gatewayRoutes(deps: {
@@ -63,7 +64,10 @@ export function gatewayRoutes(deps: {
     const log = () => requestLog(res, deps.log);
     const delivery = await deps.delivery.send([event], requestIdOf(res));
     const at = event.receivedAt ?? now();
-    const background = (what: string) => (err: Error) => log().warn({ err: err.message, selectionId: body.selectionId, eventId: event.eventId }, `${what} not recorded`);
+    // A call the open Redis circuit skipped is expected (the circuit logged the outage once), not news per report.
+    const background = (what: string) => (err: Error) => {
+      if (!(err instanceof RedisUnavailableError)) log().warn({ err: err.message, selectionId: body.selectionId, eventId: event.eventId }, `${what} not recorded`);
+    };
     // Settled only once Kafka or the spool durably has the event: a 503 leaves the lease open, to expire as a
     // timeout. Local breakers learn from a spooled report as from a produced one.
     deps.state.reported(instance.id, body.selectionId, at, deps.leaseTtlMs).catch(background('report (lease, time)'));
