@@ -24,7 +24,7 @@ const instances = Array.from({ length: INSTANCES }, (_, i) => ({ id: randomUUID(
 const owners = new Map(instances.map((i) => [i.id, i.project.id]));
 const directory = { ownersOf: async (ids: Iterable<string>) => new Map([...new Set(ids)].map((id) => [id, owners.get(id)!])) } as unknown as InstanceDirectory;
 const rows: SigningKeyRow[] = projects.map((p) => ({
-  signingKeyId: signingKeyIdOfDigest(apiKeyDigest(p.apiKey)), keyDigest: apiKeyDigest(p.apiKey), status: 'ACTIVE', expiresAt: null, projectId: p.id,
+  signingKeyId: signingKeyIdOfDigest(apiKeyDigest(p.apiKey)), keyDigest: apiKeyDigest(p.apiKey), status: 'ACTIVE', expiresAt: null, projectId: p.id, projectStatus: 'ACTIVE',
 }));
 const store = { keysOf: async (ids: readonly string[]) => rows.filter((r) => ids.includes(r.signingKeyId)) };
 

@@ -141,7 +141,8 @@ export class HaStack {
       this.services.push({ name, kind, port, process: proc });
     };
     this.opts.ports.api.forEach((p, i) => add('api', p, i + 1, { PORT: String(p), HOST }));
-    this.opts.ports.ingestor.forEach((p, i) => add('ingestor', p, i + 1, { INGESTOR_PORT: String(p) }));
+    // With a second ingestor to take over, a dead one's partitions should move after 10 s, not the default 30 s.
+    this.opts.ports.ingestor.forEach((p, i) => add('ingestor', p, i + 1, { INGESTOR_PORT: String(p), INGEST_SESSION_TIMEOUT_MS: process.env['INGEST_SESSION_TIMEOUT_MS'] ?? '10000' }));
     this.opts.ports.aggregator.forEach((p, i) => add('aggregator', p, i + 1, { AGGREGATOR_PORT: String(p) }));
     // Ingestors first: they create the topics (replicated) before anyone produces to them.
     for (const kind of ['ingestor', 'aggregator', 'api'] as const) {
