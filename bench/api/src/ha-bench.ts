@@ -22,6 +22,60 @@ async function distinctFreePorts(n: number): Promise<number[]> {
   return [...ports];
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Polls `check` every 2 ms until it holds; the time it took, in ms (fractional). */
+async function timeUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<number> {
+  const t = performance.now();
+  while (!(await check())) {
+    if (performance.now() - t > timeoutMs) throw new Error(`not seen within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return performance.now() - t;
+}
+
+/**
+ * How fast the two api replicas agree (issue 12: "a registration visible on the other replica in 28 ms, a
+ * breaker in 44 ms, a revoked key refused in 5 ms — keep that"), through the Sentinel-managed Redis: a change
+ * made through replica 1, polled for through replica 2. Five trials of each.
+ */
+async function agreement(apiPorts: number[], tenant: { apiKey: string; projectId: string }, row: (what: string, figure: string) => void): Promise<void> {
+  const one = new HttpClient(`http://127.0.0.1:${apiPorts[0]}`);
+  const two = new HttpClient(`http://127.0.0.1:${apiPorts[1]}`);
+  const admin1 = one.with({ authorization: `Bearer ${ADMIN_TOKEN}` });
+  const select = (http: HttpClient, key: string, apiIdentifier: string) =>
+    http.with({ 'api-key': key }).post<{ data?: { id: string } }>('/api/gateway/select-instance', { apiType: 'MODEL', apiIdentifier });
+  const registered: number[] = [];
+  const forced: number[] = [];
+  const revoked: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const id = `agree-${i}-${Date.now().toString(36)}`;
+    await select(two, tenant.apiKey, id); // replica 2 has looked the identifier up (and found nothing) before
+    const t = performance.now();
+    const reg = await one.with({ 'api-key': tenant.apiKey }).post<{ data: { id: string } }>('/api/instances', { apiType: 'MODEL', apiIdentifier: id, businessId: id });
+    const instanceId = reg.body.data.id;
+    const after = performance.now() - t;
+    registered.push(after + await timeUntil(async () => (await select(two, tenant.apiKey, id)).status === 200));
+
+    const t2 = performance.now();
+    await admin1.post(`/api/admin/instances/${instanceId}/breaker`, { mode: 'FORCED_OPEN' });
+    const after2 = performance.now() - t2;
+    forced.push(after2 + await timeUntil(async () => (await select(two, tenant.apiKey, id)).status !== 200));
+
+    const key = await admin1.post<{ data: { id: string; apiKeyValue: string } }>(`/api/admin/projects/${tenant.projectId}/keys`, { description: `agreement ${i}` });
+    const { id: keyId, apiKeyValue } = key.body.data;
+    await timeUntil(async () => (await select(two, apiKeyValue, 'bench')).status === 200);
+    const t3 = performance.now();
+    await admin1.put(`/api/admin/apikeys/${keyId}/status`, { status: 'REVOKED' });
+    const after3 = performance.now() - t3;
+    revoked.push(after3 + await timeUntil(async () => (await select(two, apiKeyValue, 'bench')).status === 401));
+  }
+  const fmt = (xs: number[]) => `median ${median(xs).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms (5 trials, from the request on replica 1)`;
+  row('instance registered on replica 1 → selected through replica 2', fmt(registered));
+  row('breaker forced open on replica 1 → skipped by replica 2', fmt(forced));
+  row('key revoked on replica 1 → refused (401) by replica 2', fmt(revoked));
+}
+
 async function main(): Promise<void> {
   const p = await distinctFreePorts(17);
   const ports: HaPorts = {
@@ -62,6 +116,8 @@ async function main(): Promise<void> {
     }
     const both = await Promise.all(ports.api.map((port) => selectLoad(port)));
     row('selects/s, both replicas at once (50 connections each)', `${both.map((r) => int(r.okPerSec)).join(' + ')} = ${int(both.reduce((s, r) => s + r.okPerSec, 0))}`);
+
+    await agreement(ports.api, tenant, row);
 
     // Ingestion: a backlog produced through both replicas with the ingestors stopped, then drained.
     const db = createDb(databaseUrl, { max: 2 });
