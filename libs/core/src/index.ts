@@ -79,7 +79,7 @@ export type { ChooseContext, ChooseResult, Explained, SkipReason, StrategyName }
 export type { HealthRecord, PublishedStats } from './health-record.js';
 export { publishedStatsOf } from './health-record.js';
 
-export { applyReportedCall, parkInstanceBreaker, tickInstanceBreaker, windowConfigOf } from './instance-breaker.js';
+export { applyReportedCall, applyReportedCallNow, parkInstanceBreaker, tickInstanceBreaker, windowConfigOf } from './instance-breaker.js';
 export type { AppliedCall, InstanceBreakerState, ReportedCall } from './instance-breaker.js';
 
 export { DEFAULT_QUOTA_COOLDOWN_MS, DEFAULT_RATE_LIMIT_COOLDOWN_MS, classifyOutcome, errorClassOf } from './outcome-class.js';

@@ -69,6 +69,21 @@ export function applyReportedCall(s: InstanceBreakerState, call: ReportedCall, n
 }
 
 /**
+ * What a reported call does to a breaker as time stands now: first the time-driven step (OPEN past its open
+ * duration → HALF_OPEN: a probe's outcome can arrive before any tick, and applied to OPEN it would be
+ * ignored), then the call (`applyReportedCall`). A call of unknown kind (`probe` undefined: a client that
+ * sends no selectionId) made before the open duration ran out was selected before the breaker opened — a
+ * straggler reported late, after a backlog or a slow call — so it is not taken as a probe. Returns the
+ * tick's transition (time's doing) apart from the call's. **Mutates `s`.**
+ */
+export function applyReportedCallNow(s: InstanceBreakerState, call: ReportedCall, now: number, config: BreakerConfig): AppliedCall & { tick: Transition | null } {
+  const openUntil = s.breaker.state === 'OPEN' ? s.breaker.openUntil : null;
+  const straggler = call.probe === undefined && openUntil !== null && Math.min(call.callTimestamp, now) < openUntil;
+  const tick = tickInstanceBreaker(s, now, config);
+  return { tick, ...applyReportedCall(s, straggler ? { ...call, probe: false } : call, now, config) };
+}
+
+/**
  * Parks the instance: FORCED_OPEN with `reason`, until an admin acts. An instance an admin already
  * forced is left alone — FORCED_CLOSED included: the admin chose to route to it whatever it reports.
  * **Mutates `s`.**

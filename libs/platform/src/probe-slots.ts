@@ -9,11 +9,11 @@ import type { Redis, RedisKeys } from './redis';
  * probe's outcome settles its slot wherever it arrives — the api replica that takes the HTTP report, or
  * the aggregator that applies an event published straight to Kafka (both may; settling is idempotent):
  *
- * - a success frees the slot at once (the next probe of the period may go);
- * - a failure keeps the slot, as `h:<selectionId>`, for the instance's open duration: the breaker
- *   reopens on it, and until every replica's verdict says so, no replica hands out a new probe on the
- *   strength of a verdict that has not heard of the failure yet (an aggregator record a few ms behind,
- *   or a local breaker whose episode began at another moment than the aggregator's).
+ * - an outcome that leaves the breaker HALF_OPEN (a success, or a failure that is no health signal: the
+ *   caller's own 4xx, a 429) frees the slot at once (the next probe of the period may go);
+ * - one that reopens it keeps the slot, as `h:<selectionId>`, until the breaker's new `openUntil`: no
+ *   replica hands out a new probe on the strength of a verdict that has not heard of the failure yet (an
+ *   aggregator record a few ms behind, or a local breaker whose episode began at another moment).
  *
  * So at most `limit` probes of an instance are out at a time, across replicas and whatever the verdict's
  * source, on top of the per-episode count (`RedisKeys.probePermits`). Times are Redis' own (`TIME`), so
@@ -45,10 +45,12 @@ return n`);
 
 // KEYS: slots. ARGV: selectionId ('' = the oldest probe out: a report that names no selection),
 // holdMs (0 = free the slot). Returns 1 when a probe out was settled, 0 when none was (already settled,
-// lapsed, or never handed out).
+// lapsed, or never handed out): a second settle (the aggregator after the api, a retried report) changes
+// nothing, and a lapsed slot is never turned into a fresh hold.
 const SETTLE = new LuaScript(`${NOW}
 ${COVER}
 local id, hold = ARGV[1], tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if id == '' then
   for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     if string.sub(m, 1, 2) ~= 'h:' then id = m break end
@@ -56,10 +58,8 @@ if id == '' then
   if id == '' then return 0 end
 end
 local settled = redis.call('ZREM', KEYS[1], id)
-if hold <= 0 then
-  redis.call('ZREM', KEYS[1], 'h:' .. id)
-elseif settled == 1 or tonumber(redis.call('ZSCORE', KEYS[1], 'h:' .. id) or 0) > now then
-  redis.call('ZADD', KEYS[1], 'GT', now + hold, 'h:' .. id)
+if settled == 1 and hold > 0 then
+  redis.call('ZADD', KEYS[1], now + hold, 'h:' .. id)
   cover(KEYS[1], hold)
 end
 return settled`);
@@ -80,7 +80,7 @@ export class ProbeSlots {
     return { granted: false, why: n === 0 ? 'busy' : 'exhausted' };
   }
 
-  /** Settles a probe's slot: freed on success (`holdMs` 0), held `holdMs` after a failure. */
+  /** Settles a probe's slot: freed (`holdMs` 0), or held `holdMs` (the breaker reopened on it: until it may probe again). */
   async settle(instanceId: string, selectionId: string | null, holdMs: number): Promise<boolean> {
     return Number(await SETTLE.run(this.redis, [this.keys.probesOut(instanceId)], [selectionId ?? '', Math.max(0, Math.round(holdMs))])) === 1;
   }

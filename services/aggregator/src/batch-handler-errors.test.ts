@@ -118,16 +118,18 @@ describe('batch handler: errors by class', () => {
     expect(await t.outcome('applied')).to.equal(3);
   });
 
-  it('settles the slot of each probe it applies: held for the open duration after a failure, freed after a success', async () => {
-    const t = setup(() => ok);
+  it('settles the slot of each probe it applies: freed while the breaker probes, held until openUntil once it (re)opened', async () => {
+    const at = Date.now();
+    const t = setup(() => ok, { now: () => at });
+    // Settled after the batch is written, by the breaker's state then.
+    await t.handler.handle(payload([message(0, GOOD, true, { selectionId: 'p0.probe', probe: true, success: true })]));
     await t.handler.handle(payload([
-      message(0, GOOD, true, { selectionId: 'p1.probe', probe: true }),
-      message(1, GOOD, true, { selectionId: 'p2.probe', probe: true, success: true }),
-      message(2, GOOD, true, { selectionId: 'plain', probe: false }),
-      message(3, GOOD),
+      ...[1, 2, 3, 4, 5].map((o) => message(o, GOOD)),
+      message(6, GOOD, true, { selectionId: 'p1.probe', probe: true }),
+      message(7, GOOD, true, { selectionId: 'plain', probe: false }),
     ]));
-    expect(t.commits).to.deep.equal(['4']);
-    expect(t.settled).to.deep.equal([[GOOD, 'p1.probe', DEFAULT_BREAKER_CONFIG.openDurationMs], [GOOD, 'p2.probe', 0]]);
+    expect(t.commits).to.deep.equal(['1', '8']);
+    expect(t.settled).to.deep.equal([[GOOD, 'p0.probe', 0], [GOOD, 'p1.probe', DEFAULT_BREAKER_CONFIG.openDurationMs]]);
   });
 
   it('settles no probe of a batch that was not written', async () => {

@@ -149,15 +149,17 @@ export class BatchHandler {
   }
 
   /**
-   * Frees (success) or holds for the open duration (failure) the slot of each probe in `events`. The api
+   * Frees, or holds until the breaker's `openUntil` (it reopened), the slot of each probe applied. The api
    * settles the probes reported to it over HTTP at once; this covers events published straight to Kafka
    * (the SDK's KafkaReporter), for which nobody else would (settling twice changes nothing). Not awaited
    * and not retried: an unsettled slot lapses with its lease.
    */
-  private settleProbes(events: readonly CallResultEvent[], healths: Map<string, InstanceHealth>): void {
+  private settleProbes(events: readonly CallResultEvent[], healths: Map<string, InstanceHealth>, applied: Map<string, string[]>, now: number): void {
     for (const e of events) {
-      if (e.probe !== true || e.selectionId === undefined) continue;
-      const hold = e.success ? 0 : (healths.get(e.instanceId)?.config ?? this.deps.breakerDefaults).openDurationMs;
+      if (e.probe !== true || e.selectionId === undefined || !applied.get(e.instanceId)?.includes(e.eventId)) continue;
+      // Held until the breaker may probe again when it (re)opened; freed when it is still probing (or closed).
+      const b = healths.get(e.instanceId)?.breaker;
+      const hold = b?.state === 'OPEN' && b.openUntil !== null ? Math.max(0, b.openUntil - now) : 0;
       this.deps.probes.settle(e.instanceId, e.selectionId, hold).catch((err: Error) => {
         this.deps.log.warn({ err: err.message, instanceId: e.instanceId, selectionId: e.selectionId }, 'probe slot not settled (it lapses with its lease)');
       });
@@ -215,7 +217,10 @@ export class BatchHandler {
         continue;
       }
       try {
-        for (const transition of applyCall(h, e, t).transitions) {
+        const { tick, transition } = applyCall(h, e, t);
+        // The tick is time's doing (the open duration ran out), not this event's.
+        if (tick) audited.push(toAudit(h, tick));
+        if (transition) {
           const record = toAudit(h, transition);
           audited.push(record);
           causes.set(record, e);
@@ -259,7 +264,7 @@ export class BatchHandler {
       return 'fenced';
     }
     claim.applied = BigInt(next);
-    this.settleProbes(list, healths);
+    this.settleProbes(list, healths, applied, t);
     const real = audited.filter((a) => !saved.refused.has(a.instanceId));
     for (const a of real) {
       deps.metrics.transitions.inc({ to_state: a.to });

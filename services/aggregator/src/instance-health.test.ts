@@ -48,7 +48,8 @@ describe('aggregator instance health (window + breaker)', () => {
       const h = newInstanceHealth(ID, PROJECT, { ...config, ...c.cfg }, t0);
       let transitions = 0;
       c.calls.forEach((call, i) => {
-        transitions += applyCall(h, toEvent(call, t0 + i), t0 + i).transitions.length;
+        const r = applyCall(h, toEvent(call, t0 + i), t0 + i);
+        transitions += (r.tick ? 1 : 0) + (r.transition ? 1 : 0);
       });
       expect(h.breaker.state).to.equal(c.state);
       expect(transitions).to.equal(c.transitions);
@@ -70,8 +71,8 @@ describe('aggregator instance health (window + breaker)', () => {
   it('parks with the class reason and leaves an admin-forced breaker alone', () => {
     const t0 = 6_000_000;
     const h = newInstanceHealth(ID, PROJECT, config, t0);
-    const [transition, ...more] = applyCall(h, event(false, t0, { errorType: 'AUTH_INVALID' }), t0).transitions;
-    expect(more).to.deep.equal([]);
+    const { tick, transition } = applyCall(h, event(false, t0, { errorType: 'AUTH_INVALID' }), t0);
+    expect(tick).to.equal(null);
     expect(transition).to.include({ from: 'CLOSED', to: 'FORCED_OPEN' });
     expect(transition!.reason).to.match(/AUTH_INVALID/);
     expect(h.breaker.reason).to.equal(transition!.reason);
@@ -82,7 +83,7 @@ describe('aggregator instance health (window + breaker)', () => {
 
     const pinned = newInstanceHealth(ID, PROJECT, config, t0);
     pinned.breaker = { ...initialBreaker(t0), state: 'FORCED_CLOSED', reason: 'forced by admin' };
-    expect(applyCall(pinned, event(false, t0, { statusCode: 401 }), t0).transitions).to.deep.equal([]);
+    expect(applyCall(pinned, event(false, t0, { statusCode: 401 }), t0)).to.deep.equal({ tick: null, transition: null });
     expect(pinned.breaker.state).to.equal('FORCED_CLOSED');
   });
 
@@ -93,8 +94,8 @@ describe('aggregator instance health (window + breaker)', () => {
     const t1 = t0 + config.openDurationMs;
     applyTick(h, t1);
     expect(h.breaker.state).to.equal('HALF_OPEN');
-    expect(applyCall(h, event(false, t1, { probe: false }), t1).transitions).to.deep.equal([]);
-    expect(applyCall(h, event(false, t1, { probe: true }), t1).transitions.map((x) => x.to)).to.deep.equal(['OPEN']);
+    expect(applyCall(h, event(false, t1, { probe: false }), t1)).to.deep.equal({ tick: null, transition: null });
+    expect(applyCall(h, event(false, t1, { probe: true }), t1).transition?.to).to.equal('OPEN');
   });
 
   it('records a call reported with a future timestamp at the current time', () => {
@@ -126,13 +127,28 @@ describe('aggregator instance health (window + breaker)', () => {
     const opened = h.breaker.openedAt;
     // The api handed out probes as soon as openUntil passed; their outcomes come before any tick here.
     const t1 = t0 + config.openDurationMs + 5;
-    const { transitions } = applyCall(h, event(false, t1, { selectionId: 'x.probe', probe: true }), t1);
-    expect(transitions.map((x) => `${x.from}>${x.to}`)).to.deep.equal(['OPEN>HALF_OPEN', 'HALF_OPEN>OPEN']);
+    const { tick, transition } = applyCall(h, event(false, t1, { selectionId: 'x.probe', probe: true }), t1);
+    expect([tick, transition].map((x) => `${x?.from}>${x?.to}`)).to.deep.equal(['OPEN>HALF_OPEN', 'HALF_OPEN>OPEN']);
     expect(h.breaker.state).to.equal('OPEN');
     expect(h.breaker.openedAt).to.equal(t1).and.not.equal(opened);
     expect(h.breaker.reopenCount).to.equal(1);
     // Before its open duration passed, a late failure is only counted.
-    expect(applyCall(h, event(false, t1 + 1), t1 + 1).transitions).to.deep.equal([]);
+    expect(applyCall(h, event(false, t1 + 1), t1 + 1)).to.deep.equal({ tick: null, transition: null });
+  });
+
+  it('a straggler (no selectionId, made before the open duration ran out) applied after it is no probe: it neither reopens nor counts', () => {
+    const t0 = 3_700_000;
+    const h = newInstanceHealth(ID, PROJECT, config, t0);
+    for (let i = 0; i < 5; i++) applyCall(h, event(false, t0), t0);
+    const late = t0 + config.openDurationMs + 1000;
+    // Called while OPEN (selected before it opened), reported after a backlog: the tick happens, not a reopen.
+    const { tick, transition } = applyCall(h, event(false, t0 + 10), late);
+    expect(tick?.to).to.equal('HALF_OPEN');
+    expect(transition).to.equal(null);
+    expect(h.breaker.state).to.equal('HALF_OPEN');
+    expect(h.breaker.reopenCount).to.equal(0);
+    // A call of unknown kind made after the open duration is taken as a probe, as before.
+    expect(applyCall(h, event(false, late), late + 1).transition?.to).to.equal('OPEN');
   });
 
   it('adopting a released (CLOSED) record resets the window; adopting a forced one keeps it', () => {

@@ -1,5 +1,5 @@
 import {
-  applyReportedCall,
+  applyReportedCallNow,
   createWindow,
   initialBreaker,
   parkInstanceBreaker,
@@ -53,21 +53,16 @@ export function newInstanceHealth(instanceId: string, projectId: string, config:
 }
 
 /**
- * Applies one call outcome by its error class (core `applyReportedCall`, the very step the api's local
+ * Applies one call outcome by its error class (core `applyReportedCallNow`, the very step the api's local
  * breakers run). Pure apart from mutating `h`.
  */
-export function applyCall(h: InstanceHealth, e: CallResultEvent, now: number): { transitions: Transition[] } {
-  const transitions: Transition[] = [];
-  // The time-driven step first, as the api's local breakers do: a probe's outcome can arrive before the
-  // ticker moved the breaker (a backlog applied after a takeover always does). Applied to OPEN it would be
-  // ignored, and the next tick would open a HALF_OPEN whose episode's probes were already handed out and
-  // spent: no replica could probe until the episode's permits lapsed (lease TTL + 10 s).
-  const tick = tickInstanceBreaker(h, now, h.config);
-  if (tick) transitions.push(tick);
-  const r = applyReportedCall(h, e, now, h.config);
+export function applyCall(h: InstanceHealth, e: CallResultEvent, now: number): { tick: Transition | null; transition: Transition | null } {
+  // Ticks first (see applyReportedCallNow): otherwise a probe's outcome arriving before the ticker moved the
+  // breaker (a backlog applied after a takeover always does) would be ignored, and the next tick would open a
+  // HALF_OPEN whose episode's probes were already spent: no replica could probe until its permits lapsed.
+  const r = applyReportedCallNow(h, e, now, h.config);
   if (r.parked) h.pendingPark = true;
-  if (r.transition) transitions.push(r.transition);
-  return { transitions };
+  return { tick: r.tick, transition: r.transition };
 }
 
 /**

@@ -96,7 +96,11 @@ describe('probe slots across replicas (real Redis)', function () {
     const a = replica();
     expect(await a.tryAcquire(INSTANCE, 1000, 'p1.probe', 1, 60_000)).to.equal(true);
     expect(await slots.settle(INSTANCE, 'p1.probe', 200)).to.equal(true);
+    const held = await redis.zscore(keys.probesOut(INSTANCE), 'h:p1.probe');
+    await sleep(20);
     expect(await slots.settle(INSTANCE, 'p1.probe', 200)).to.equal(false);
+    // The second settle did not push the hold out.
+    expect(await redis.zscore(keys.probesOut(INSTANCE), 'h:p1.probe')).to.equal(held);
     await sleep(250);
     expect(await slots.settle(INSTANCE, 'p1.probe', 60_000)).to.equal(false);
     expect(await a.tryAcquire(INSTANCE, 2000, 'p2.probe', 1, 60_000)).to.equal(true);
@@ -113,6 +117,16 @@ describe('probe slots across replicas (real Redis)', function () {
     await sleep(350);
     expect(await replica().tryAcquire(INSTANCE, 1000, 'p3.probe', 1, 300)).to.equal(true);
     expect(await outNow()).to.deep.equal(['p3.probe']);
+  });
+
+  it('a settle arriving after the slot lapsed (its lease ran out) holds nothing', async () => {
+    const a = replica();
+    expect(await a.tryAcquire(INSTANCE, 1000, 'p1.probe', 1, 100)).to.equal(true);
+    await sleep(150);
+    expect(await slots.settle(INSTANCE, null, 60_000)).to.equal(false);
+    expect(await slots.settle(INSTANCE, 'p1.probe', 60_000)).to.equal(false);
+    expect(await outNow()).to.deep.equal([]);
+    expect(await a.tryAcquire(INSTANCE, 2000, 'p2.probe', 1, 60_000)).to.equal(true);
   });
 
   it('a report naming no selection settles the oldest probe out', async () => {

@@ -1,9 +1,8 @@
 import {
-  applyReportedCall,
+  applyReportedCallNow,
   createWindow,
   initialBreaker,
   publishedStatsOf,
-  tickInstanceBreaker,
   windowConfigOf,
   windowStats,
   type BreakerConfig,
@@ -86,8 +85,7 @@ export class LocalBreakers {
       }
     }
     e.config = config;
-    tickInstanceBreaker(e, now, config);
-    applyReportedCall(e, args.call, now, config);
+    applyReportedCallNow(e, args.call, now, config);
     e.seenAt = Math.max(e.seenAt, args.receivedAt);
     if (args.eventId !== undefined) {
       e.recent.push(args.eventId);

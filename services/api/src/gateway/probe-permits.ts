@@ -15,8 +15,8 @@ const BUSY_MEMO_MS = 100;
  * (see ProbeSlots in @apg/platform):
  *
  * - per open episode (`since` = the episode's `openedAt`): `limit` probes in total, not N × `limit`;
- * - per instance, whatever the episode: at most `limit` probes out at a time, and a failed probe's slot
- *   held for the open duration. When the verdict passes between the aggregator's record and a local
+ * - per instance, whatever the episode: at most `limit` probes out at a time, and the slot of a probe
+ *   the breaker reopened on held until it may probe again. When the verdict passes between the aggregator's record and a local
  *   breaker their episodes differ, and without this bound each would hand out its own set. A probe's
  *   slot is settled by whichever replica takes its report (or the aggregator, for events published
  *   straight to Kafka), so a probe reported elsewhere never blocks this replica's next one.
@@ -67,7 +67,7 @@ export class ProbePermits {
 
   /**
    * A probe's outcome came back (`selectionId` null: a report naming no selection settles the oldest
-   * probe out): its slot is freed after a success, held `holdMs` after a failure. Not awaited.
+   * probe out): its slot is freed (`holdMs` 0), or held `holdMs` when the breaker reopened on it. Not awaited.
    */
   settle(instanceId: string, selectionId: string | null, holdMs: number): void {
     this.busy.delete(instanceId);
@@ -109,12 +109,14 @@ export class ProbePermits {
     return true;
   }
 
+  /** As the shared SETTLE: lapsed slots go first, and only a probe still out is freed or held. */
   private settleLocally(instanceId: string, selectionId: string | null, holdMs: number): void {
     const out = this.localOut.get(instanceId);
     if (!out) return;
+    const now = this.now();
+    for (const [id, until] of out) if (until <= now) out.delete(id);
     const id = selectionId ?? [...out.keys()].find((k) => !k.startsWith('h:'));
-    if (id === undefined || !out.delete(id)) return;
-    if (holdMs > 0) out.set(`h:${id}`, this.now() + holdMs);
+    if (id !== undefined && out.delete(id) && holdMs > 0) out.set(`h:${id}`, now + holdMs);
     if (out.size === 0) this.localOut.delete(instanceId);
   }
 }

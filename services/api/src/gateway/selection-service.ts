@@ -347,15 +347,20 @@ export class SelectionService {
   /**
    * Feeds a report this replica took (Kafka has it) to the instance's local breaker, with the
    * instance's own breaker config, and settles a probe it answers (`probe` unknown counts: a client
-   * without selectionIds reports its probes like any call, and settles the oldest one out). A failed
-   * probe keeps its slot for the open duration (see ProbePermits).
+   * without selectionIds reports its probes like any call, and settles the oldest one out — only while the
+   * instance is not CLOSED: probes exist only then, and a healthy instance's reports cost no Redis call).
+   * A probe the breaker reopened on keeps its slot until the new `openUntil` (see ProbePermits).
    */
   noteReport(instance: InstanceRecord, event: ReportedCall & { eventId: string; receivedAt?: number | undefined; selectionId?: string | undefined }): void {
-    const config = this.configFor(instance);
-    this.health.noteReport(instance.id, instance.projectId, config, event, event.receivedAt ?? this.now());
+    const now = this.now();
+    const before = this.health.get(instance.id).state;
+    this.health.noteReport(instance.id, instance.projectId, this.configFor(instance), event, event.receivedAt ?? now);
     this.options.observer?.reportNoted(instance.id, event.success);
-    if (event.probe === false) return;
-    this.permits.settle(instance.id, event.probe === true && event.selectionId !== undefined ? event.selectionId : null, event.success ? 0 : config.openDurationMs);
+    const known = event.probe === true && event.selectionId !== undefined;
+    if (event.probe === false || (!known && before !== 'OPEN' && before !== 'HALF_OPEN')) return;
+    const after = this.health.get(instance.id);
+    const holdMs = after.state === 'OPEN' && after.openUntil !== null ? Math.max(0, after.openUntil - now) : 0;
+    this.permits.settle(instance.id, known ? event.selectionId! : null, holdMs);
   }
 
   /** Effective breaker config, memoised per registry record like the routing params. */
