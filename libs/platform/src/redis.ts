@@ -131,7 +131,7 @@ export class RedisKeys {
 
   /**
    * Half-open probes of an instance out now, shared by all replicas (a sorted set: selectionId → when the
-   * slot lapses; `h:<selectionId>` = a failed probe's slot, held for the open duration). See ProbeSlots.
+   * slot lapses; `h:<selectionId>` = the slot of a probe the breaker reopened on, held until its openUntil). See ProbeSlots.
    */
   probesOut(instanceId: string): string {
     return `${this.prefix}probes-out:${instanceId}`;

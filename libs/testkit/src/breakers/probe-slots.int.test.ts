@@ -14,7 +14,7 @@ const open = { run: async () => Promise.reject(new Error('[redis] skipped: the R
  * Half-open probe slots on the real Redis, as two api replicas (two ProbePermits over one Redis) and an
  * aggregator (ProbeSlots.settle) use them: a probe's report settles its slot wherever it arrives, at most
  * `limit` probes of an instance are out at a time whatever episode each replica's verdict names, and a
- * failed probe holds its slot for the open duration.
+ * probe the breaker reopened on holds its slot until the breaker may probe again (the hold given).
  */
 describe('probe slots across replicas (real Redis)', function () {
   this.timeout(20_000);
@@ -79,7 +79,7 @@ describe('probe slots across replicas (real Redis)', function () {
     expect(await replica().tryAcquire(INSTANCE, 3000, 'p5.probe', 2, 60_000)).to.equal(true);
   });
 
-  it('a failed probe holds its slot for the open duration, for every replica and episode, then frees it', async () => {
+  it('a probe settled with a hold (the breaker reopened on it) keeps its slot for every replica and episode, then frees it', async () => {
     const a = replica();
     const b = replica();
     expect(await a.tryAcquire(INSTANCE, 1000, 'p1.probe', 1, 60_000)).to.equal(true);

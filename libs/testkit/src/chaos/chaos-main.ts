@@ -170,7 +170,7 @@ async function main(): Promise<number> {
 
     // The dead instance's calls per open episode are held to its threshold in every phase. The probe slots are
     // shared by the replicas (Redis), so a half-open phase admits halfOpenProbes calls whatever verdict each
-    // replica follows, and a failed probe holds its slot until the breaker reopened everywhere; with Redis down
+    // replica follows, and a probe the breaker reopened on holds its slot until its openUntil; with Redis down
     // each replica counts its own (2 × 2 probes).
     const faults: { name: string; kill: () => Promise<() => Promise<void>> }[] = [
       {
