@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { C, FAIL, NEUTRAL, NOW, OK, halfOpen, open, snap, stats } from './breaker-test-fixtures.js';
-import { createWindow, initialBreaker, onCallResult, onTick, recordCall, resetWindow, windowStats } from './index.js';
+import { createWindow, initialBreaker, onCallResult, onTick, probeHoldMs, recordCall, resetWindow, windowStats } from './index.js';
 import type { BreakerResult, BreakerSnapshot, BreakerState, BreakerStats, CallOutcome } from './index.js';
 
 describe('breaker', () => {
@@ -253,4 +253,18 @@ describe('breaker', () => {
       expect(windowStats(w, 31_400, wc)).to.include({ calls: 2, failures: 1 });
     });
   });
+});
+
+describe('probeHoldMs: how long a settled probe keeps its slot', () => {
+  const cases: { name: string; state: BreakerState; openUntil: number | null; want: number }[] = [
+    { name: 'reopened: until openUntil', state: 'OPEN', openUntil: NOW + 4000, want: 4000 },
+    { name: 'OPEN past openUntil: not at all', state: 'OPEN', openUntil: NOW - 1, want: 0 },
+    { name: 'OPEN without openUntil (corrupt): not at all', state: 'OPEN', openUntil: null, want: 0 },
+    { name: 'still probing', state: 'HALF_OPEN', openUntil: null, want: 0 },
+    { name: 'closed by the probes', state: 'CLOSED', openUntil: null, want: 0 },
+    { name: 'pinned open by an admin', state: 'FORCED_OPEN', openUntil: null, want: 0 },
+  ];
+  for (const c of cases) {
+    it(c.name, () => expect(probeHoldMs({ state: c.state, openUntil: c.openUntil }, NOW)).to.equal(c.want));
+  }
 });

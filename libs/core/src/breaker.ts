@@ -172,6 +172,14 @@ export function isRoutable(snapshot: BreakerSnapshot, now: number): Routability 
   }
 }
 
+/**
+ * How long a half-open probe's slot stays held after its outcome (see ProbeSlots): until the breaker may
+ * probe again when the outcome left it OPEN, else not at all.
+ */
+export function probeHoldMs(snapshot: Pick<BreakerSnapshot, 'state' | 'openUntil'>, now: number): number {
+  return snapshot.state === 'OPEN' && snapshot.openUntil !== null ? Math.max(0, snapshot.openUntil - now) : 0;
+}
+
 function onClosedResult(
   snapshot: BreakerSnapshot,
   stats: BreakerStats,

@@ -35,7 +35,7 @@ export {
 } from './breaker-config.js';
 export type { BreakerConfig, ResolvedBreakerConfig } from './breaker-config.js';
 
-export { force, initialBreaker, isRoutable, onCallResult, onTick } from './breaker.js';
+export { force, initialBreaker, isRoutable, onCallResult, onTick, probeHoldMs } from './breaker.js';
 export type {
   BreakerResult,
   BreakerSnapshot,

@@ -1,6 +1,6 @@
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Counter } from 'prom-client';
-import type { BreakerConfig, Transition } from '@apg/core';
+import { probeHoldMs, type BreakerConfig, type Transition } from '@apg/core';
 import { requestIdOfHeaders, type CallResultEvent } from '@apg/contracts';
 import {
   ABANDON,
@@ -159,7 +159,7 @@ export class BatchHandler {
       if (e.probe !== true || e.selectionId === undefined || !applied.get(e.instanceId)?.includes(e.eventId)) continue;
       // Held until the breaker may probe again when it (re)opened; freed when it is still probing (or closed).
       const b = healths.get(e.instanceId)?.breaker;
-      const hold = b?.state === 'OPEN' && b.openUntil !== null ? Math.max(0, b.openUntil - now) : 0;
+      const hold = b ? probeHoldMs(b, now) : 0;
       this.deps.probes.settle(e.instanceId, e.selectionId, hold).catch((err: Error) => {
         this.deps.log.warn({ err: err.message, instanceId: e.instanceId, selectionId: e.selectionId }, 'probe slot not settled (it lapses with its lease)');
       });

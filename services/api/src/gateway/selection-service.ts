@@ -1,6 +1,7 @@
 import {
   choose,
   isRoutable,
+  probeHoldMs,
   isStrategyName,
   STRATEGY_NAMES,
   breakerConfigOf,
@@ -353,14 +354,12 @@ export class SelectionService {
    */
   noteReport(instance: InstanceRecord, event: ReportedCall & { eventId: string; receivedAt?: number | undefined; selectionId?: string | undefined }): void {
     const now = this.now();
-    const before = this.health.get(instance.id).state;
+    // Probe or not is known from the selectionId; only a report without one needs the state before it.
+    const probeId = event.probe === true ? event.selectionId : undefined;
+    const mayBeProbe = event.probe !== false && (probeId !== undefined || isProbing(this.health.get(instance.id).state));
     this.health.noteReport(instance.id, instance.projectId, this.configFor(instance), event, event.receivedAt ?? now);
     this.options.observer?.reportNoted(instance.id, event.success);
-    const known = event.probe === true && event.selectionId !== undefined;
-    if (event.probe === false || (!known && before !== 'OPEN' && before !== 'HALF_OPEN')) return;
-    const after = this.health.get(instance.id);
-    const holdMs = after.state === 'OPEN' && after.openUntil !== null ? Math.max(0, after.openUntil - now) : 0;
-    this.permits.settle(instance.id, known ? event.selectionId! : null, holdMs);
+    if (mayBeProbe) this.permits.settle(instance.id, probeId ?? null, probeHoldMs(this.health.get(instance.id), now));
   }
 
   /** Effective breaker config, memoised per registry record like the routing params. */
@@ -377,6 +376,9 @@ export class SelectionService {
 
 /** Marks the selectionId of a half-open probe (the id is opaque to clients). */
 export const PROBE_SUFFIX = PROBE_SELECTION_SUFFIX;
+
+/** States in which probes can be out. */
+const isProbing = (state: HealthRecord['state']): boolean => state === 'OPEN' || state === 'HALF_OPEN';
 
 /** A bound instance is kept only while plainly selectable: routable, not cooling, not over its limits. */
 function isUsable(c: Candidate, now: number): boolean {
